@@ -1,0 +1,291 @@
+"""The training engine: a generator of events for teacher, student and distillation runs, with cancel and pause."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+
+from .config import Job
+from .data import Splits, jitter, keep_classes, load_splits
+from .errors import ConfigError
+from .events import Cancelled, Evaluation, Event, Finished, Progress, Started
+from .losses import distillation_loss
+from .models import MLP, build_model
+from .runs import Run, RunStore
+
+EVAL_BATCH = 2000
+
+
+class CancelToken:
+    """Shared between the UI and the training loop, which checks it every batch: stop, pause, resume."""
+
+    def __init__(self) -> None:
+        self._cancelled = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._running.set()  # a paused run must wake up to notice it was stopped
+
+    def pause(self) -> None:
+        if not self._cancelled.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> float:
+        """Block while paused; return the seconds spent waiting."""
+        if self._running.is_set():
+            return 0.0
+        start = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - start
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(name, description) for the CPU and every CUDA or MPS device torch can see."""
+    devices = [("cpu", "CPU")]
+    if torch.cuda.is_available():
+        devices += [(f"cuda:{i}", f"CUDA {i}: {torch.cuda.get_device_name(i)}") for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(("mps", "Apple MPS"))
+    return devices
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA, then MPS, then the CPU; a named device that is not there is a ConfigError."""
+    if name == "auto":
+        names = [n for n, _ in available_devices()]
+        return torch.device(next((n for n in names if n != "cpu"), "cpu"))
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"{name!r} is not a device name (try cpu, cuda, cuda:0 or mps)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index or 0) >= count:
+            raise ConfigError(f"device {name} is not available here ({count} CUDA device(s) seen)")
+    elif device.type == "mps" and name not in [n for n, _ in available_devices()]:
+        raise ConfigError("device mps is not available here")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"device {name} is not supported (use cpu, cuda or mps)")
+    return device
+
+
+@torch.no_grad()
+def predict_logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Logits in eval mode (dropout off) for all of ``x``; the model's train/eval mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def teacher_logits(teacher: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The teacher's targets: always in eval mode, so dropout never corrupts the soft targets."""
+    teacher.eval()
+    return predict_logits(teacher, x)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (a fraction) of ``model`` on ``x, y``."""
+    logits = predict_logits(model, x)
+    return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
+
+
+# Teacher logits per (teacher run, transfer images): computed once, reused by every distillation from them.
+_LOGIT_CACHE: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+_LOGIT_CACHE_SIZE = 4
+
+
+def cached_teacher_logits(key: tuple, teacher: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    full_key = (*key, str(x.device), tuple(x.shape))
+    if full_key in _LOGIT_CACHE:
+        _LOGIT_CACHE.move_to_end(full_key)
+        return _LOGIT_CACHE[full_key]
+    logits = teacher_logits(teacher, x)
+    _LOGIT_CACHE[full_key] = logits
+    while len(_LOGIT_CACHE) > _LOGIT_CACHE_SIZE:
+        _LOGIT_CACHE.popitem(last=False)
+    return logits
+
+
+BatchFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]
+
+
+def _batch_source(job: Job, data: Splits, teacher: MLP | None, generator: torch.Generator) -> tuple[int, BatchFn]:
+    """How many items an epoch has, and a function from shuffled indices to (x, labels, teacher logits)."""
+    x, y = data.train_x, data.train_y
+    if job.kind != "distilled":
+        return len(y), lambda idx: (x[idx], y[idx], None)
+    assert teacher is not None and job.distill is not None
+    d = job.distill
+    if d.transfer in ("train", "leave_out"):
+        if d.transfer == "leave_out":
+            x, y = keep_classes(x, y, d.leave_out)
+        key = (job.teacher_run, data.dataset, job.standardize, job.train.train_limit, d.leave_out if d.transfer == "leave_out" else ())
+        logits = cached_teacher_logits(key, teacher, x)
+        return len(y), lambda idx: (x[idx], y[idx], logits[idx])
+    if d.transfer == "jitter":
+        def jittered(idx: torch.Tensor):
+            xb = jitter(x[idx], d.jitter_pixels, generator)
+            return xb, y[idx], teacher_logits(teacher, xb)
+
+        return len(y), jittered
+
+    # Uniform noise in pixel space, fresh every batch: the teacher is queried per batch.
+    def noise(idx: torch.Tensor):
+        xb = torch.rand(len(idx), x.shape[1], generator=generator).to(x.device)
+        if job.standardize:
+            xb = (xb - data.mean) / data.std
+        return xb, None, teacher_logits(teacher, xb)
+
+    return len(y), noise
+
+
+def execute(
+    job: Job,
+    store: RunStore,
+    token: CancelToken | None = None,
+    *,
+    data: Splits | None = None,
+    data_dir: str | None = None,
+    download: bool = False,
+    on_run_created: Callable[[Run], None] | None = None,
+) -> Iterator[Event]:
+    """Train ``job`` and yield its events; the run (job, metrics, weights, status) is written to ``store``.
+
+    Stopping through ``token`` (or closing the generator) saves the partial weights and marks the run
+    stopped. Errors mark it failed and propagate.
+    """
+    token = token or CancelToken()
+    cfg = job.train
+    device = resolve_device(cfg.device)
+    teacher: MLP | None = None
+    if job.kind == "distilled":
+        teacher_run = store.get(job.teacher_run or "")
+        if teacher_run.job.dataset != job.dataset:
+            raise ConfigError(f"teacher {teacher_run.id} was trained on {teacher_run.job.dataset}, not {job.dataset}")
+        teacher = teacher_run.load_model(device)
+    if data is None:
+        data = load_splits(job.dataset, data_dir, download=download, standardize=job.standardize)
+    data = data.limit_train(cfg.train_limit).to(device)
+
+    torch.manual_seed(cfg.seed)  # dropout masks
+    generator = torch.Generator().manual_seed(cfg.seed)  # shuffling, noise, jitter
+    model = build_model(job.net, seed=cfg.seed).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    n_items, batch_fn = _batch_source(job, data, teacher, generator)
+    batches = -(-n_items // cfg.batch_size)
+    total = batches * cfg.epochs
+
+    run = store.create(job)
+    if on_run_created:
+        on_run_created(run)
+    yield Started(run.id, job.label(), job.kind, total, str(device))
+
+    started = time.perf_counter()
+    paused = 0.0
+    step = 0
+    window_loss, window_n = 0.0, 0
+    pending: list[dict] = []
+
+    def elapsed() -> float:
+        return time.perf_counter() - started - paused
+
+    def evaluation(epoch_end: bool) -> Evaluation:
+        nonlocal window_loss, window_n
+        val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
+        test_loss, test_acc = evaluate(model, data.test_x, data.test_y)
+        train_acc = evaluate(model, data.train_x, data.train_y)[1] if epoch_end else None
+        event = Evaluation(
+            step=step, epoch=step / batches, val_loss=val_loss, val_acc=val_acc, test_loss=test_loss,
+            test_acc=test_acc, train_loss=window_loss / window_n if window_n else None, train_acc=train_acc,
+            epoch_end=epoch_end,
+        )
+        window_loss, window_n = 0.0, 0
+        pending.append({"type": "eval", "elapsed": round(elapsed(), 3), **asdict(event)})
+        run.append_metrics(pending)
+        pending.clear()
+        return event
+
+    def keep_partial() -> None:
+        run.append_metrics(pending)
+        run.save_weights(model.state_dict())
+        run.set_status("stopped", steps=step, seconds=round(elapsed(), 2), device=str(device))
+
+    last_eval: Evaluation | None = None
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            order = torch.randperm(n_items, generator=generator).to(device)
+            for b in range(batches):
+                paused += token.wait_while_paused()
+                if token.cancelled:
+                    keep_partial()
+                    yield Cancelled(run.id, step, elapsed())
+                    return
+                xb, yb, tb = batch_fn(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+                logits = model(xb)
+                if tb is None:
+                    loss = F.cross_entropy(logits, yb)
+                else:
+                    d = job.distill
+                    loss = distillation_loss(d.loss, logits, tb, yb, d.temperature, d.alpha)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                step += 1
+                loss_value = loss.item()
+                window_loss += loss_value
+                window_n += 1
+                pending.append({"type": "loss", "step": step, "loss": loss_value})
+                yield Progress(step, total, epoch, cfg.epochs, b + 1, batches, loss_value, elapsed())
+                if cfg.eval_every and step % cfg.eval_every == 0 and b + 1 < batches:
+                    yield evaluation(epoch_end=False)
+            last_eval = evaluation(epoch_end=True)
+            yield last_eval
+        seconds = elapsed()
+        run.save_weights(model.state_dict())
+        run.set_status(
+            "finished", train_acc=last_eval.train_acc, val_acc=last_eval.val_acc, test_acc=last_eval.test_acc,
+            seconds=round(seconds, 2), steps=step, device=str(device),
+        )
+        yield Finished(run.id, last_eval.train_acc or 0.0, last_eval.val_acc, last_eval.test_acc, seconds)
+    except GeneratorExit:
+        # The consumer closed the generator (e.g. the app is quitting): keep what was learnt so far.
+        if run.status == "running":
+            keep_partial()
+        raise
+    except BaseException as exc:
+        if run.status == "running":
+            run.set_status("failed", error=f"{type(exc).__name__}: {exc}", steps=step)
+        raise
+
+
+def run_to_end(events: Iterator[Event]) -> Event:
+    """Drain a training generator and return its last event (Finished or Cancelled)."""
+    last = None
+    for last in events:
+        pass
+    return last

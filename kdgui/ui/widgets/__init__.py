@@ -1,0 +1,1 @@
+"""Reusable widgets: drawing canvas, bar charts, temperature slider."""

@@ -1,0 +1,1 @@
+"""Bundled assets (icons, pretrained weights) installed as kdgui.resources."""
