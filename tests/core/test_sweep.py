@@ -1,0 +1,260 @@
+"""Temperature sweep: batched students equal solo runs, stay independent, share one teacher pass, cancel, save results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import OrderedDict
+
+import pytest
+import torch
+
+from kdgui.core import losses, training
+from kdgui.core.config import DistillConfig, Job, NetSpec, TrainConfig
+from kdgui.core.errors import ConfigError
+from kdgui.core.events import Progress
+from kdgui.core.experiments import list_experiments
+from kdgui.core.models import build_model
+from kdgui.core.runs import RunStore
+from kdgui.core.sweep import (
+    StackedStudents,
+    SweepCancelled,
+    SweepConfig,
+    SweepEvaluation,
+    SweepFinished,
+    SweepStarted,
+    batched_distillation_loss,
+    run_sweep,
+)
+from kdgui.core.training import CancelToken, execute, run_to_end
+
+TEACHER = NetSpec(hidden=(64,), dropout=(0.5,))
+STUDENT = NetSpec(hidden=(16, 8))  # two hidden layers: exercises both the grouped first layer and the batched ones
+
+
+@pytest.fixture
+def data(synthetic_splits):
+    return synthetic_splits(n_train=400, n_val=100, n_test=200, seed=0)
+
+
+@pytest.fixture
+def store(runs_dir):
+    return RunStore(runs_dir)
+
+
+@pytest.fixture(autouse=True)
+def fresh_logit_cache(monkeypatch):
+    monkeypatch.setattr(training, "_LOGIT_CACHE", OrderedDict())
+
+
+@pytest.fixture
+def teacher(store, data) -> str:
+    job = Job("teacher", TEACHER, TrainConfig(epochs=2, lr=1e-2, batch_size=40, eval_every=0, device="cpu"))
+    return run_to_end(execute(job, store, data=data)).run_id
+
+
+def sweep_config(teacher: str, **overrides) -> SweepConfig:
+    settings = dict(temperatures=(2.0, 5.0), seeds=2, epochs=2, lr=1e-2, batch_size=40, student=STUDENT,
+                    device="cpu", student_run=None)
+    return SweepConfig(teacher, **{**settings, **overrides})
+
+
+def sweep(config, store, data, token=None):
+    """Run a sweep to the end; return its events and the stacked students it trained."""
+    holder = []
+    events = list(run_sweep(config, store, token, data=data, on_students=holder.append))
+    return events, (holder[0] if holder else None)
+
+
+# --- equal to training alone -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss, alpha", [("soft_mse", 1.0), ("hinton", 0.7)])
+def test_each_sweep_student_ends_with_the_weights_of_its_solo_run(store, data, teacher, loss, alpha):
+    config = sweep_config(teacher, loss=loss, alpha=alpha)
+    events, students = sweep(config, store, data)
+    finished = events[-1]
+    assert isinstance(finished, SweepFinished)
+    for k in (1, 2):  # (T=5, seed 0) and (T=2, seed 1): a different temperature and a different seed
+        temperature, seed = config.students[k]
+        solo = run_to_end(execute(config.student_job(temperature, seed), store, data=data))
+        solo_weights = store.get(solo.run_id).load_model().state_dict()
+        mine = students.state_dict_of(k)
+        assert mine.keys() == solo_weights.keys()
+        for name in mine:
+            torch.testing.assert_close(mine[name], solo_weights[name], rtol=1e-4, atol=2e-5)
+        initial = build_model(STUDENT, seed=seed).state_dict()
+        assert max((mine[n] - initial[n]).abs().max() for n in mine) > 1e-2  # it did train
+        assert finished.test_acc[k] == pytest.approx(solo.test_acc, abs=1.5 / len(data.test_y))
+        assert finished.val_acc[k] == pytest.approx(solo.val_acc, abs=1.5 / len(data.val_y))
+
+
+def test_stacked_students_start_as_build_model_and_compute_the_same_logits():
+    spec = NetSpec(hidden=(12, 7), activation="tanh")
+    students = StackedStudents(spec, group_seeds=[3, 9], per_group=3)
+    x = torch.rand(25, 784, generator=torch.Generator().manual_seed(0))
+    logits = students(x)
+    grouped = students(torch.stack([x, x]))
+    for k in range(6):
+        model = build_model(spec, seed=[3, 9][k // 3])
+        state = students.state_dict_of(k)
+        assert all(torch.equal(state[n], t) for n, t in model.state_dict().items())
+        torch.testing.assert_close(logits[k], model(x), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(grouped[k], model(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, alpha", [("soft_mse", 1.0), ("soft_mse", 0.6), ("hinton", 1.0), ("hinton", 0.3)])
+def test_batched_loss_is_each_students_own_loss(kind, alpha):
+    g = torch.Generator().manual_seed(1)
+    logits, teacher = torch.randn(4, 32, 10, generator=g) * 3, torch.randn(4, 32, 10, generator=g) * 3
+    labels = torch.randint(0, 10, (4, 32), generator=g)
+    temps = torch.tensor([1.0, 2.5, 4.0, 20.0])
+    batched = batched_distillation_loss(kind, logits, teacher, labels, temps, alpha)
+    for k in range(4):
+        alone = losses.distillation_loss(kind, logits[k], teacher[k], labels[k], float(temps[k]), alpha)
+        torch.testing.assert_close(batched[k], alone, rtol=1e-5, atol=1e-7)
+
+
+# --- independence ------------------------------------------------------------------------------------------
+
+
+def test_changing_one_students_temperature_leaves_the_others_alone(store, data, teacher):
+    _, a = sweep(sweep_config(teacher, temperatures=(1.0, 4.0), seeds=1), store, data)
+    _, b = sweep(sweep_config(teacher, temperatures=(1.0, 8.0), seeds=1), store, data)
+    same_a, same_b = a.state_dict_of(0), b.state_dict_of(0)
+    for name in same_a:
+        torch.testing.assert_close(same_a[name], same_b[name], rtol=0, atol=1e-6)
+    changed_a, changed_b = a.state_dict_of(1), b.state_dict_of(1)
+    assert max((changed_a[n] - changed_b[n]).abs().max() for n in changed_a) > 1e-3
+
+
+def test_seeds_give_different_students_and_the_same_seed_the_same_start(store, data, teacher):
+    events, students = sweep(sweep_config(teacher, temperatures=(3.0,), seeds=3), store, data)
+    states = [students.state_dict_of(k) for k in range(3)]
+    assert all(max((s[n] - states[0][n]).abs().max() for n in s) > 1e-2 for s in states[1:])
+    started = events[0]
+    assert isinstance(started, SweepStarted) and started.seeds == (0, 1, 2) and started.temperatures == (3.0,) * 3
+
+
+# --- the teacher runs once ---------------------------------------------------------------------------------
+
+
+def test_the_teacher_labels_the_transfer_set_once_for_all_students_and_sweeps(store, data, teacher, monkeypatch):
+    calls = []
+    original = training.teacher_logits
+
+    def counting(model, x):
+        calls.append(len(x))
+        assert not model.training
+        return original(model, x)
+
+    monkeypatch.setattr(training, "teacher_logits", counting)
+    config = sweep_config(teacher, temperatures=(1.0, 2.0, 4.0), seeds=2)
+    sweep(config, store, data)
+    assert calls == [len(data.train_y)]
+    sweep(dataclasses.replace(config, temperatures=(3.0,)), store, data)
+    assert calls == [len(data.train_y)]  # the same transfer set: reused from the cache
+
+
+# --- events, references, cancel ----------------------------------------------------------------------------
+
+
+def test_evaluations_carry_every_students_accuracy_at_each_point(store, data, teacher):
+    config = sweep_config(teacher, eval_every=4)  # 10 batches an epoch
+    events, _ = sweep(config, store, data)
+    evals = [e for e in events if isinstance(e, SweepEvaluation)]
+    assert [e.step for e in evals] == [4, 8, 10, 12, 16, 20]  # every 4th step overall, as execute does
+    assert [e.epoch_end for e in evals] == [False, False, True, False, False, True]
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [p.step for p in progress] == list(range(1, 21)) and progress[-1].total_steps == 20
+    last = evals[-1]
+    assert len(last.val_acc) == len(last.test_acc) == 4 and all(0 <= a <= 1 for a in last.val_acc + last.test_acc)
+    points = last.by_temperature()
+    assert [p.temperature for p in points] == [2.0, 5.0]
+    for p in points:
+        mine = [a for (t, _), a in zip(config.students, last.test_acc) if t == p.temperature]
+        assert p.n == 2 and p.test_mean == pytest.approx(sum(mine) / 2)
+        assert p.test_min == min(mine) and p.test_max == max(mine)
+        assert p.test_std == pytest.approx(abs(mine[0] - mine[1]) / 2**0.5)
+    assert events[-1].points == points
+
+
+def test_reference_lines_are_the_teacher_and_the_newest_matching_student(store, data, teacher):
+    def student_run(hidden):
+        job = Job("student", NetSpec(hidden=hidden), TrainConfig(epochs=1, lr=1e-2, batch_size=40, eval_every=0, device="cpu"))
+        return run_to_end(execute(job, store, data=data))
+
+    matching = student_run((16, 8))
+    student_run((32,))  # newer, but another architecture: not a fair reference
+    events, _ = sweep(sweep_config(teacher, student_run="latest", epochs=1), store, data)
+    refs = events[0].references
+    assert [r.run_id for r in refs] == [teacher, matching.run_id]
+    assert refs[0].test_acc == store.get(teacher).summary["test_acc"]
+    assert refs[1].test_acc == matching.test_acc
+    events, _ = sweep(sweep_config(teacher, student_run=None, epochs=1), store, data)
+    assert [r.run_id for r in events[0].references] == [teacher]
+
+
+def test_cancel_stops_within_a_batch_and_keeps_the_partial_result(store, data, teacher):
+    token = CancelToken()
+    seen = []
+    for event in run_sweep(sweep_config(teacher), store, token, data=data):
+        seen.append(event)
+        if isinstance(event, Progress) and event.step == 3:
+            token.cancel()
+    assert isinstance(seen[-1], SweepCancelled) and seen[-1].step == 3
+    assert [type(e) for e in seen[-2:]] == [Progress, SweepCancelled]
+    record = json.loads(open(seen[-1].path).read())
+    assert record["status"] == "stopped" and record["steps"] == 3
+
+
+def test_closing_the_generator_marks_the_sweep_stopped(store, data, teacher):
+    events = run_sweep(sweep_config(teacher), store, data=data)
+    started = next(events)
+    next(events)
+    events.close()
+    (record,) = list_experiments(store, "sweep")
+    assert record["id"] == started.sweep_id and record["status"] == "stopped"
+
+
+# --- saved results -----------------------------------------------------------------------------------------
+
+
+def test_the_table_is_saved_beside_the_runs_without_disturbing_them(store, data, teacher):
+    events, _ = sweep(sweep_config(teacher), store, data)
+    finished = events[-1]
+    (record,) = list_experiments(store, "sweep")
+    assert record["id"] == finished.sweep_id and record["status"] == "finished"
+    assert record["teacher_run"] == teacher
+    assert [row["temperature"] for row in record["table"]] == [2.0, 5.0]
+    assert [row["test_mean"] for row in record["table"]] == [p.test_mean for p in finished.points]
+    assert [s["test_acc"] for s in record["students"]] == list(finished.test_acc)
+    assert len(record["history"]) == 2
+    runs, problems = store.scan()
+    assert problems == [] and [r.id for r in runs] == [teacher]
+
+
+# --- configuration -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    ({"temperatures": ()}, "at least one temperature"),
+    ({"temperatures": (2.0, 2.0)}, "each temperature once"),
+    ({"temperatures": (0.0,)}, "temperature"),
+    ({"seeds": 0}, "number of seeds"),
+    ({"alpha": 1.5}, "alpha"),
+    ({"loss": "l2"}, "loss must be one of"),
+    ({"epochs": 0}, "epochs"),
+    ({"student": NetSpec(hidden=(50,), dropout=(0.2,))}, "without dropout"),
+])
+def test_bad_settings_are_one_line_config_errors(overrides, needle):
+    with pytest.raises(ConfigError) as exc:
+        sweep_config("some-teacher", **overrides)
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_student_job_is_the_matching_solo_distillation():
+    job = sweep_config("t1", loss="hinton", alpha=0.5).student_job(5.0, 1, standardize=True)
+    assert job.kind == "distilled" and job.teacher_run == "t1" and job.standardize
+    assert job.distill == DistillConfig(temperature=5.0, alpha=0.5, loss="hinton", transfer="train")
+    assert (job.train.seed, job.train.epochs, job.train.lr, job.train.batch_size) == (1, 2, 1e-2, 40)
