@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r)
     ls = sub.add_parser("runs", help="list saved runs", description="List the runs saved in the runs folder.")
     ls.add_argument("--runs-dir", help="runs folder (default: $KDGUI_RUNS_DIR, else the user data folder)")
+    from . import cli_experiments  # imported late: it reuses this module's option helpers
+
+    cli_experiments.add_parsers(sub)
     return parser
 
 
@@ -218,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{run.id}  {run.status:<8}  {run.name:<24}  {run.job.net.describe():<18}  test {acc:.2%}" if acc is not None
                       else f"{run.id}  {run.status:<8}  {run.name:<24}  {run.job.net.describe()}")
             return 0
+        if args.command in ("sweep", "study"):
+            from . import cli_experiments
+
+            return cli_experiments.run(args, store)
         if args.command == "reproduce":
             results = reproduce(args, store)
             print(format_table(results))

@@ -1,0 +1,185 @@
+"""kdgui-cli sweep and study: the temperature sweep and the transfer-set studies, with progress bars and JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from tqdm import tqdm
+
+from .cli import _common, _floats, _ints, _say, _write_json
+from .core import config as C
+from .core.errors import KdguiError
+from .core.events import Cancelled, Evaluation, Progress, Started
+from .core.runs import RunStore
+from .core.studies import DEFAULT_CLASSES, STUDIES, TITLES, StudyCancelled, StudyConfig, StudyFinished, run_study
+from .core.sweep import (
+    DEFAULT_TEMPERATURES,
+    SweepCancelled,
+    SweepConfig,
+    SweepEvaluation,
+    SweepFinished,
+    SweepStarted,
+    format_sweep_table,
+    run_sweep,
+)
+
+COMMANDS = ("sweep", "study")
+
+
+def _distill_options(parser: argparse.ArgumentParser, eval_every: int, eval_help: str) -> None:
+    t = C.SEED_DISTILL_TRAIN
+    g = parser.add_argument_group("distillation")
+    g.add_argument("--teacher", default="latest", help="teacher run id, or 'latest' for the newest finished teacher (default)")
+    g.add_argument("--loss", default=C.SEED_DISTILL.loss, choices=C.LOSSES, help="soft_mse (the seed's) or hinton: alpha*T^2*KL + (1-alpha)*CE (default soft_mse)")
+    g.add_argument("--alpha", type=float, default=1.0, help="weight of the soft targets; 1 - alpha goes to the labels (default 1)")
+    g.add_argument("--epochs", type=int, default=t.epochs, help=f"passes over the transfer set (default {t.epochs})")
+    g.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate (default {t.lr:g})")
+    g.add_argument("--batch-size", type=int, default=t.batch_size, help=f"images per step (default {t.batch_size})")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--eval-every", type=int, default=eval_every, help=eval_help)
+    g.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
+    g.add_argument("--hidden", type=_ints, default=C.STUDENT_SPEC.hidden, help="student hidden layer widths, comma-separated (default 50)")
+    g.add_argument("--activation", default="relu", choices=C.ACTIVATIONS, help="student activation (default relu)")
+    g.add_argument("--name", default="", help="a name for the result, shown in the app")
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``sweep`` and ``study`` on kdgui-cli's subcommand parser."""
+    temps = ",".join(f"{t:g}" for t in DEFAULT_TEMPERATURES)
+    s = sub.add_parser(
+        "sweep",
+        help="distil one student per temperature (and seed) at once and tabulate accuracy against T",
+        description="Train one student per (temperature, seed) from one teacher, all together as one batched computation "
+        "on the teacher's logits computed once, and print validation and test accuracy for each temperature.",
+    )
+    s.add_argument("--temperatures", "-T", type=_floats, default=DEFAULT_TEMPERATURES, help=f"temperatures, comma-separated (default {temps})")
+    s.add_argument("--seeds", type=int, default=1, help="students per temperature, seeds --seed, --seed+1, ... (default 1)")
+    s.add_argument("--reference-student", default="latest", help="student-from-labels run for the reference line: a run id, 'latest' (default) or 'none'")
+    _distill_options(s, 0, "also evaluate every N batches; epoch ends are always evaluated (default 0)")
+    _common(s)
+    names = ", ".join(f"{n} ({TITLES[n].lower()})" for n in STUDIES)
+    p = sub.add_parser(
+        "study",
+        help="a transfer-set experiment from the paper: leave-out, only-classes, noise or jitter",
+        description=f"Distil a student from an unusual transfer set and report the result in words and numbers: {names}.",
+    )
+    p.add_argument("study", choices=STUDIES, metavar="NAME", help=f"one of {', '.join(STUDIES)}")
+    p.add_argument("--classes", type=_ints, default=None,
+                   help=f"leave-out: the digits left out (default {DEFAULT_CLASSES['leave-out'][0]}); only-classes: the digits kept (default 7,8)")
+    p.add_argument("--temperature", type=float, default=C.SEED_DISTILL.temperature, help=f"softmax temperature (default {C.SEED_DISTILL.temperature:g})")
+    p.add_argument("--jitter", type=int, default=2, help="jitter: largest shift in pixels (default 2)")
+    _distill_options(p, C.SEED_DISTILL_TRAIN.eval_every, "evaluate every N batches, e.g. for the noise study's accuracy against iterations (default 100)")
+    _common(p)
+
+
+def _teacher_id(store: RunStore, which: str) -> str:
+    if which != "latest":
+        return which
+    latest = store.latest("teacher")
+    if latest is None:
+        raise KdguiError(f"no finished teacher in {store.root}: run 'kdgui-cli train-teacher' first")
+    return latest.id
+
+
+def _student_spec(args: argparse.Namespace) -> C.NetSpec:
+    return C.NetSpec(hidden=args.hidden, activation=args.activation)
+
+
+def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
+    reference = None if args.reference_student.lower() == "none" else args.reference_student
+    config = SweepConfig(
+        teacher_run=_teacher_id(store, args.teacher), temperatures=args.temperatures, seeds=args.seeds, seed=args.seed,
+        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, loss=args.loss, alpha=args.alpha,
+        student=_student_spec(args), eval_every=args.eval_every, train_limit=args.limit, device=args.device,
+        student_run=reference, name=args.name,
+    )
+    bar = None
+    result: dict[str, Any] = {}
+    references = ()
+    try:
+        for event in run_sweep(config, store, data_dir=args.data_dir, download=args.download):
+            if isinstance(event, SweepStarted):
+                references = event.references
+                result.update(sweep_id=event.sweep_id, teacher_run=event.teacher_run)
+                _say(args, f"sweep {event.sweep_id}: {len(event.temperatures)} students ({len(config.temperatures)} temperatures "
+                           f"x {config.seeds} seed(s)) of {config.student.describe()} from teacher {event.teacher_run} on {event.device}")
+                bar = tqdm(total=event.total_steps, desc="sweep", unit="step", disable=args.quiet or None, leave=True, dynamic_ncols=True)
+            elif isinstance(event, Progress):
+                if bar is not None:
+                    bar.update(1)
+                    if event.batch % 50 == 0 or event.batch == event.batches_per_epoch:
+                        bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.4f}", refresh=False)
+            elif isinstance(event, SweepEvaluation) and event.epoch_end:
+                accs = "  ".join(f"T={p.temperature:g} {p.test_mean:.2%}" for p in event.by_temperature())
+                _say(args, f"sweep: epoch {event.epoch:.0f}  test  {accs}", bar)
+            elif isinstance(event, SweepFinished):
+                result.update(
+                    seconds=round(event.seconds, 2), teacher_seconds=round(event.teacher_seconds, 2), path=event.path,
+                    table=[dataclasses.asdict(p) for p in event.points],
+                    students=[{"temperature": t, "seed": s, "val_acc": v, "test_acc": a}
+                              for (t, s), v, a in zip(config.students, event.val_acc, event.test_acc)],
+                    references=[dataclasses.asdict(r) for r in references],
+                )
+                if bar is not None:
+                    bar.close()
+                    bar = None
+                print(format_sweep_table(event.points, references))
+                print(f"{len(event.val_acc)} students in {event.seconds:.1f} s (teacher logits {event.teacher_seconds:.1f} s); "
+                      f"saved to {event.path}")
+            elif isinstance(event, SweepCancelled):
+                result.update(stopped=True, seconds=round(event.seconds, 2), path=event.path)
+    finally:
+        if bar is not None:
+            bar.close()
+    _write_json(args.json, result)
+    return 130 if result.get("stopped") else 0
+
+
+def study_command(args: argparse.Namespace, store: RunStore) -> int:
+    config = StudyConfig(
+        study=args.study, teacher_run=_teacher_id(store, args.teacher), classes=args.classes or (),
+        temperature=args.temperature, alpha=args.alpha, loss=args.loss, epochs=args.epochs, lr=args.lr,
+        batch_size=args.batch_size, seed=args.seed, eval_every=args.eval_every, train_limit=args.limit,
+        device=args.device, jitter_pixels=args.jitter, student=_student_spec(args), name=args.name,
+    )
+    bar = None
+    result: dict[str, Any] = {"study": args.study}
+    try:
+        for event in run_study(config, store, data_dir=args.data_dir, download=args.download):
+            if isinstance(event, Started):
+                result["run_id"] = event.run_id
+                bar = tqdm(total=event.total_steps, desc=args.study, unit="step", disable=args.quiet or None, leave=True, dynamic_ncols=True)
+                _say(args, f"{args.study}: {config.describe()}; run {event.run_id} on {event.device}", bar)
+            elif isinstance(event, Progress):
+                if bar is not None:
+                    bar.update(1)
+                    if event.batch % 20 == 0 or event.batch == event.batches_per_epoch:
+                        bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.4f}", refresh=False)
+            elif isinstance(event, Evaluation) and event.epoch_end:
+                _say(args, f"{args.study}: epoch {event.epoch:.0f}  val {event.val_acc:.2%}  test {event.test_acc:.2%}", bar)
+            elif isinstance(event, StudyFinished):
+                if bar is not None:
+                    bar.close()
+                    bar = None
+                result.update(study_id=event.study_id, summary=event.summary, seconds=round(event.seconds, 2),
+                              path=event.path, **event.result)
+                print(event.summary)
+                print(f"({event.seconds:.0f} s, run {event.run_id}; saved to {event.path})")
+            elif isinstance(event, (Cancelled, StudyCancelled)):
+                result.update(stopped=True)
+                if isinstance(event, StudyCancelled):
+                    result.update(study_id=event.study_id, path=event.path)
+    finally:
+        if bar is not None:
+            bar.close()
+    _write_json(args.json, result)
+    return 130 if result.get("stopped") else 0
+
+
+def run(args: argparse.Namespace, store: RunStore) -> int:
+    """Dispatch a parsed ``sweep`` or ``study`` command; KdguiErrors propagate to kdgui-cli's one-line handler."""
+    if args.command == "sweep":
+        return sweep_command(args, store)
+    return study_command(args, store)

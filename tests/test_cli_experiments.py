@@ -1,0 +1,133 @@
+"""kdgui-cli sweep and study in-process: help, one-line errors with exit code 2, small runs with JSON output."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+import pytest
+
+from kdgui import cli
+from kdgui.core import studies, sweep, training
+from kdgui.core.config import Job, NetSpec, TrainConfig
+from kdgui.core.experiments import list_experiments
+from kdgui.core.runs import RunStore
+from kdgui.core.training import execute, run_to_end
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse: --help and usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kdgui-cli: error: "), err
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.fixture(autouse=True)
+def fresh_logit_cache(monkeypatch):
+    monkeypatch.setattr(training, "_LOGIT_CACHE", OrderedDict())
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch, synthetic_splits):
+    """The sweep and the studies load a small synthetic dataset instead of MNIST files."""
+    splits = synthetic_splits(n_train=400, n_val=100, n_test=200)
+
+    def load(dataset, data_dir=None, *, download=False, standardize=False):
+        return splits
+
+    for module in (sweep, studies, training):
+        monkeypatch.setattr(module, "load_splits", load)
+    return splits
+
+
+@pytest.fixture
+def teacher(runs_dir, fake_mnist) -> str:
+    job = Job("teacher", NetSpec(hidden=(64,)), TrainConfig(epochs=2, lr=1e-2, batch_size=40, eval_every=0, device="cpu"))
+    return run_to_end(execute(job, RunStore(runs_dir), data=fake_mnist)).run_id
+
+
+FAST = ["--epochs", "1", "--lr", "0.01", "--batch-size", "40", "--hidden", "16", "--device", "cpu"]
+
+
+@pytest.mark.parametrize("command, options", [
+    ("sweep", ["--temperatures", "--seeds", "--epochs", "--loss", "--alpha", "--teacher", "--reference-student", "--json"]),
+    ("study", ["leave-out", "only-classes", "noise", "jitter", "--classes", "--temperature", "--jitter", "--json"]),
+])
+def test_help_describes_the_options(capsys, command, options):
+    code, out, _ = run_cli(capsys, command, "--help")
+    assert code == 0 and out.startswith(f"usage: kdgui-cli {command}")
+    for option in options:
+        assert option in out
+
+
+@pytest.mark.parametrize("argv", [["sweep"], ["study", "leave-out"]])
+def test_without_a_teacher_says_to_train_one_first(capsys, runs_dir, argv):
+    code, _, err = run_cli(capsys, *argv, "--quiet")
+    assert_one_line_error(code, err, "no finished teacher", str(runs_dir), "train-teacher")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["sweep", "-T", "0,2"], "temperature must be greater than 0"),
+    (["sweep", "-T", "2,2"], "each temperature once"),
+    (["sweep", "--seeds", "0"], "number of seeds"),
+    (["study", "noise", "--classes", "3"], "takes no classes"),
+    (["study", "only-classes", "--classes", "0,1,2,3,4,5,6,7,8,9"], "fewer than all ten"),
+])
+def test_bad_values_are_one_line_errors(capsys, argv, needle):
+    code, _, err = run_cli(capsys, *argv, "--teacher", "any", "--quiet")
+    assert_one_line_error(code, err, needle)
+
+
+def test_an_unknown_study_is_a_usage_error(capsys):
+    code, _, err = run_cli(capsys, "study", "rotate")
+    assert code == 2 and "invalid choice" in err and "Traceback" not in err
+
+
+def test_sweep_prints_the_table_and_writes_json(capsys, tmp_path, runs_dir, teacher):
+    out_path = tmp_path / "sweep.json"
+    code, out, err = run_cli(capsys, "sweep", *FAST, "-T", "1,4", "--seeds", "2", "--json", str(out_path))
+    assert code == 0, err
+    result = json.loads(out_path.read_text())
+    assert [row["temperature"] for row in result["table"]] == [1.0, 4.0]
+    assert all(row["n"] == 2 and 0 <= row["test_mean"] <= 1 for row in result["table"])
+    assert len(result["students"]) == 4 and result["teacher_run"] == teacher
+    assert result["references"][0]["run_id"] == teacher
+    for row in result["table"]:
+        assert f"{row['test_mean']:.2%}" in out
+    assert "teacher: validation" in out and "sweep: epoch 1" in err
+    (record,) = list_experiments(RunStore(runs_dir), "sweep")
+    assert record["id"] == result["sweep_id"] and record["status"] == "finished"
+
+
+def test_study_prints_its_result_in_words_and_writes_json(capsys, tmp_path, runs_dir, teacher):
+    out_path = tmp_path / "study.json"
+    code, out, err = run_cli(capsys, "study", "leave-out", *FAST, "--classes", "3", "--quiet", "--json", str(out_path))
+    assert code == 0, err
+    result = json.loads(out_path.read_text())
+    assert result["study"] == "leave-out" and result["classes"] == [3]
+    assert result["summary"] in out and "test errors" in out
+    assert result["val_acc_after"] >= result["val_acc_before"]
+    assert RunStore(runs_dir).get(result["run_id"]).job.distill.leave_out == (3,)
+
+
+def test_sweep_on_real_mnist(capsys, tmp_path, runs_dir, mnist_dir):
+    # A small teacher on 2,000 real images, then a two-temperature sweep on the same images.
+    job = Job("teacher", NetSpec(hidden=(128,)), TrainConfig(epochs=2, lr=2e-3, batch_size=100, eval_every=0, device="cpu",
+                                                                 train_limit=2000))
+    run_to_end(execute(job, RunStore(runs_dir), data_dir=str(mnist_dir)))
+    out_path = tmp_path / "real.json"
+    code, _, err = run_cli(capsys, "sweep", "--data-dir", str(mnist_dir), "--limit", "2000", "--epochs", "2",
+                           "-T", "2,8", "--device", "cpu", "--quiet", "--json", str(out_path))
+    assert code == 0, err
+    result = json.loads(out_path.read_text())
+    assert all(row["test_mean"] > 0.8 for row in result["table"])
