@@ -54,8 +54,11 @@ class NetSpec:
     input_dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        dropout = tuple(self.dropout) if self.dropout else (0.0,) * len(self.hidden)
+        try:
+            object.__setattr__(self, "hidden", tuple(self.hidden))
+            dropout = tuple(self.dropout) if self.dropout else (0.0,) * len(self.hidden)
+        except TypeError:
+            raise ConfigError("hidden layer widths and dropouts must be lists of numbers") from None
         object.__setattr__(self, "dropout", dropout)
         _require(1 <= len(self.hidden) <= 8, f"a network needs 1 to 8 hidden layers, got {len(self.hidden)}")
         for i, width in enumerate(self.hidden, 1):
@@ -112,7 +115,10 @@ class DistillConfig:
     jitter_pixels: int = 2
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "leave_out", tuple(sorted(set(self.leave_out))))
+        try:
+            object.__setattr__(self, "leave_out", tuple(sorted(set(self.leave_out))))
+        except TypeError:
+            raise ConfigError("left-out classes must be a list of whole numbers") from None
         _check_float("temperature", self.temperature, 0.0, 1000.0, low_open=True)
         _check_float("alpha", self.alpha, 0.0, 1.0)
         _require(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
@@ -153,6 +159,8 @@ class Job:
         else:
             _require(self.distill is None, f"a {self.kind} learns from labels and takes no distillation settings")
         _require(isinstance(self.name, str) and len(self.name) <= 200, "a run name is text of at most 200 characters")
+        _require(self.teacher_run is None or isinstance(self.teacher_run, str), "teacher_run must be a run id (text)")
+        _require(isinstance(self.standardize, bool), "standardize must be true or false")
 
     def label(self) -> str:
         if self.name:

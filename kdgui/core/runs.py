@@ -98,7 +98,7 @@ class Run:
     @property
     def job(self) -> Job:
         if self._job is None:
-            self._job = Job.from_dict(self.meta["job"])
+            self._job = Job.from_dict(self.meta.get("job"))
         return self._job
 
     @property
@@ -181,6 +181,8 @@ class Run:
             raise RunError(f"{meta_path} is not a kdgui run file (expected schema {SCHEMA})")
         if meta.get("status") not in STATUSES or not isinstance(meta.get("id"), str):
             raise RunError(f"{meta_path} is missing its id or status")
+        if not isinstance(meta.get("summary", {}), dict):
+            raise RunError(f"{meta_path} has a summary that is not a JSON object")
         run = cls(Path(path), meta)
         try:
             run.job  # noqa: B018 - validate now so a bad job is reported at load time
@@ -208,7 +210,7 @@ class RunStore:
             "schema": SCHEMA,
             "id": run_id,
             "name": job.name,
-            "created": now.isoformat(timespec="seconds"),
+            "created": now.isoformat(timespec="microseconds"),  # sub-second: runs sort in creation order
             "status": "running",
             "job": job.to_dict(),
             "summary": {},
@@ -241,7 +243,7 @@ class RunStore:
                 runs.append(Run.open(path))
             except KdguiError as exc:
                 problems.append(str(exc))
-        runs.sort(key=lambda r: (r.meta.get("created", ""), r.id))
+        runs.sort(key=lambda r: (str(r.meta.get("created", "")), r.id))
         return runs, problems
 
     def delete(self, run_id: str) -> None:

@@ -140,9 +140,11 @@ def _batch_source(job: Job, data: Splits, teacher: MLP | None, generator: torch.
         return len(y), lambda idx: (x[idx], y[idx], None)
     assert teacher is not None and job.distill is not None
     d = job.distill
+    if d.transfer == "leave_out":
+        x, y = keep_classes(x, y, d.leave_out)
+    if len(y) == 0:
+        raise ConfigError("the transfer set is empty: no training images are left after the limit and left-out classes")
     if d.transfer in ("train", "leave_out"):
-        if d.transfer == "leave_out":
-            x, y = keep_classes(x, y, d.leave_out)
         key = (job.teacher_run, data.dataset, job.standardize, job.train.train_limit, d.leave_out if d.transfer == "leave_out" else ())
         logits = cached_teacher_logits(key, teacher, x)
         return len(y), lambda idx: (x[idx], y[idx], logits[idx])
@@ -202,7 +204,6 @@ def execute(
     run = store.create(job)
     if on_run_created:
         on_run_created(run)
-    yield Started(run.id, job.label(), job.kind, total, str(device))
 
     started = time.perf_counter()
     paused = 0.0
@@ -236,6 +237,9 @@ def execute(
 
     last_eval: Evaluation | None = None
     try:
+        # Inside the try: a consumer that closes the generator right after Started still gets a stopped run.
+        yield Started(run.id, job.label(), job.kind, total, str(device))
+        started = time.perf_counter()
         for epoch in range(1, cfg.epochs + 1):
             model.train()
             order = torch.randperm(n_items, generator=generator).to(device)
@@ -272,13 +276,14 @@ def execute(
             seconds=round(seconds, 2), steps=step, device=str(device),
         )
         yield Finished(run.id, last_eval.train_acc or 0.0, last_eval.val_acc, last_eval.test_acc, seconds)
-    except GeneratorExit:
-        # The consumer closed the generator (e.g. the app is quitting): keep what was learnt so far.
+    except (GeneratorExit, KeyboardInterrupt):
+        # The consumer closed the generator (e.g. the app is quitting) or Ctrl-C hit the loop: keep what was learnt.
         if run.status == "running":
             keep_partial()
         raise
     except BaseException as exc:
         if run.status == "running":
+            run.append_metrics(pending)
             run.set_status("failed", error=f"{type(exc).__name__}: {exc}", steps=step)
         raise
 

@@ -1,0 +1,254 @@
+"""kdgui-cli in-process: help, one-line errors with exit code 2, and small end-to-end runs with JSON output."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kdgui import cli
+from kdgui.core import training
+from kdgui.core.runs import RunStore
+
+SUBCOMMAND_OPTIONS = {
+    "train-teacher": ["--epochs", "--lr", "--batch-size", "--seed", "--limit", "--hidden", "--dropout", "--data-dir",
+                      "--runs-dir", "--device", "--json", "1200,1200"],
+    "train-student": ["--epochs", "--lr", "--hidden", "--limit", "--data-dir", "--json", "50"],
+    "distill": ["--teacher", "--temperature", "--alpha", "--loss", "--transfer", "--leave-out", "--jitter",
+                "soft_mse", "hinton", "--data-dir", "--json"],
+    "reproduce": ["--epochs-scale", "--limit", "--seed", "--data-dir", "--json"],
+    "runs": ["--runs-dir"],
+}
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse: --help and usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> str:
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("kdgui-cli: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch, synthetic_splits):
+    """Make the engine load a small synthetic dataset instead of MNIST files (the CLI path is otherwise unchanged)."""
+    splits = synthetic_splits(n_train=400, n_val=100, n_test=200)
+    calls = []
+
+    def load(dataset, data_dir=None, *, download=False, standardize=False):
+        calls.append(data_dir)
+        return splits
+
+    monkeypatch.setattr(training, "load_splits", load)
+    return calls
+
+
+# --- help ----------------------------------------------------------------------------------------------------
+
+
+def test_top_level_help_lists_the_commands(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    for command in SUBCOMMAND_OPTIONS:
+        assert command in out
+
+
+@pytest.mark.parametrize("command", sorted(SUBCOMMAND_OPTIONS))
+def test_subcommand_help(capsys, command):
+    code, out, _ = run_cli(capsys, command, "--help")
+    assert code == 0
+    assert out.startswith("usage: kdgui-cli " + command)
+    for option in SUBCOMMAND_OPTIONS[command]:
+        assert option in out, f"{command} --help does not mention {option}"
+
+
+def test_no_command_is_a_usage_error(capsys):
+    code, _, err = run_cli(capsys)
+    assert code == 2 and "usage:" in err and "Traceback" not in err
+
+
+# --- errors --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["train-teacher", "train-student", "reproduce"])
+def test_missing_data_dir(capsys, tmp_path, runs_dir, command):
+    missing = tmp_path / "no-such-folder"
+    code, out, err = run_cli(capsys, command, "--data-dir", str(missing), "--quiet")
+    line = assert_one_line_error(code, err, str(missing / "MNIST" / "raw" / "train-images-idx3-ubyte"), "missing")
+    assert "train-labels-idx1-ubyte" in line
+    assert not missing.exists()
+    assert RunStore(runs_dir).list() == []  # no run was started
+
+
+def test_truncated_data_file(capsys, tmp_path, write_idx):
+    raw = tmp_path / "MNIST" / "raw"
+    path = write_idx(raw / "train-images-idx3-ubyte", np.zeros((10, 28, 28)))
+    path.write_bytes(path.read_bytes()[:12])
+    code, _, err = run_cli(capsys, "train-student", "--data-dir", str(tmp_path), "--quiet")
+    assert_one_line_error(code, err, str(path), "truncated")
+
+
+def test_data_dir_that_is_a_file(capsys, tmp_path):
+    path = tmp_path / "mnist.zip"
+    path.write_bytes(b"PK")
+    code, _, err = run_cli(capsys, "train-student", "--data-dir", str(path), "--quiet")
+    assert_one_line_error(code, err, str(path), "is a file")
+
+
+def test_distill_without_a_teacher_says_to_train_one_first(capsys, runs_dir):
+    code, _, err = run_cli(capsys, "distill", "--quiet")
+    assert_one_line_error(code, err, "no finished teacher", str(runs_dir), "train-teacher", "first")
+
+
+def test_distill_from_an_unknown_teacher(capsys):
+    code, _, err = run_cli(capsys, "distill", "--teacher", "20990101-000000-teacher-ffff", "--quiet")
+    assert_one_line_error(code, err, "no run '20990101-000000-teacher-ffff'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["distill", "--temperature", "0"], "temperature must be greater than 0"),
+        (["distill", "-T", "-3"], "temperature"),
+        (["train-teacher", "--lr", "-1"], "learning rate must be greater than 0"),
+        (["train-student", "--lr", "0"], "learning rate"),
+        (["train-student", "--epochs", "0"], "epochs must be between 1"),
+        (["train-student", "--batch-size", "0"], "batch size"),
+        (["train-student", "--limit", "0"], "training image limit"),
+        (["train-student", "--eval-every", "-1"], "evaluation interval"),
+        (["train-student", "--hidden", "64,0"], "width of hidden layer 2"),
+        (["train-student", "--hidden", "64,64", "--dropout", "0.5"], "one dropout per hidden layer"),
+        (["distill", "--alpha", "1.5"], "alpha"),
+        (["distill", "--transfer", "noise", "--alpha", "0.5"], "alpha must be 1"),
+        (["distill", "--transfer", "leave_out"], "leave out"),
+        (["distill", "--transfer", "leave_out", "--leave-out", "0,1,2,3,4,5,6,7,8,9"], "at least one class must stay"),
+        (["distill", "--jitter", "20"], "jitter"),
+    ],
+)
+def test_bad_values_are_one_line_errors(capsys, argv, needle):
+    code, _, err = run_cli(capsys, *argv, "--quiet")
+    assert_one_line_error(code, err, needle)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA device")
+def test_a_missing_gpu_is_a_one_line_error(capsys, fake_mnist):
+    code, _, err = run_cli(capsys, "train-student", "--device", "cuda", "--quiet")
+    assert_one_line_error(code, err, "device cuda is not available")
+
+
+@pytest.mark.parametrize(("argv", "needle"), [(["--hidden", "64,x"], "expected whole numbers"), (["--epochs", "two"], "invalid int")])
+def test_unparseable_values_are_usage_errors(capsys, argv, needle):
+    code, _, err = run_cli(capsys, "train-student", *argv)
+    assert code == 2 and needle in err and "Traceback" not in err
+
+
+# --- runs on synthetic data (no MNIST needed) ----------------------------------------------------------------
+
+
+def _read_result(path):
+    result = json.loads(path.read_text())
+    for key in ("train_acc", "val_acc", "test_acc"):
+        assert 0.0 <= result[key] <= 1.0
+    assert result["seconds"] >= 0
+    return result
+
+
+def test_train_then_distill_on_synthetic_data(capsys, tmp_path, runs_dir, fake_mnist):
+    code, out, err = run_cli(capsys, "train-teacher", "--epochs", "2", "--hidden", "64", "--lr", "0.01",
+                             "--batch-size", "40", "--json", str(tmp_path / "out" / "a.json"))
+    assert code == 0, err
+    teacher = _read_result(tmp_path / "out" / "a.json")
+    assert teacher["test_acc"] > 0.8
+    assert f"run {teacher['run_id']}" in out and "teacher: train" in out
+    assert "784-64-10" in err and "epoch 2" in err  # progress lines go to stderr
+    run = RunStore(runs_dir).get(teacher["run_id"])
+    assert run.status == "finished" and run.job.net.dropout == (0.0,) and run.job.train.lr == 0.01
+
+    code, out, err = run_cli(capsys, "distill", "--epochs", "2", "--lr", "0.01", "--batch-size", "40", "-T", "3",
+                             "--loss", "hinton", "--quiet", "--json", str(tmp_path / "b.json"))
+    assert code == 0, err
+    assert err == ""  # --quiet
+    student = _read_result(tmp_path / "b.json")
+    run = RunStore(runs_dir).get(student["run_id"])
+    assert run.job.teacher_run == teacher["run_id"]  # --teacher latest
+    assert run.job.distill.temperature == 3.0 and run.job.distill.loss == "hinton"
+    assert student["test_acc"] > 0.5
+
+    code, out, _ = run_cli(capsys, "runs")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.strip().splitlines()}
+    assert set(lines) == {teacher["run_id"], student["run_id"]}
+    assert "finished" in lines[teacher["run_id"]] and f"test {teacher['test_acc']:.2%}" in lines[teacher["run_id"]]
+    assert "distilled T=3" in lines[student["run_id"]]
+
+
+def test_reproduce_on_synthetic_data(capsys, tmp_path, fake_mnist):
+    code, out, err = run_cli(capsys, "reproduce", "--epochs-scale", "0.05", "--quiet", "--json", str(tmp_path / "c.json"))
+    assert code == 0, err
+    results = json.loads((tmp_path / "c.json").read_text())
+    assert set(results) == {"teacher", "student", "distilled"}
+    store = RunStore()
+    for key, result in results.items():
+        for field in ("train_acc", "val_acc", "test_acc"):
+            assert 0.0 <= result[field] <= 1.0
+        assert store.get(result["run_id"]).job.train.epochs == 1
+    assert store.get(results["distilled"]["run_id"]).job.teacher_run == results["teacher"]["run_id"]
+    assert out.splitlines()[0].split() == ["Model", "Train", "Validation", "Test", "Seconds"]
+    assert "784-1200-1200-10" in out and len(out.strip().splitlines()) == 4
+
+
+def test_ctrl_c_keeps_the_partial_run(capsys, tmp_path, fake_mnist, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "evaluate", interrupted)
+    code, _, err = run_cli(capsys, "train-student", "--epochs", "1", "--quiet", "--json", str(tmp_path / "x.json"))
+    assert code == 130
+    assert "stopped" in err and "Traceback" not in err
+    (run,) = RunStore().list()
+    assert run.status == "stopped" and run.has_weights
+    assert not (tmp_path / "x.json").exists()
+
+
+# --- real MNIST (KDGUI_DATA_DIR) -----------------------------------------------------------------------------
+
+
+def test_train_teacher_then_distill_on_mnist(capsys, tmp_path, mnist_dir):
+    code, _, err = run_cli(capsys, "train-teacher", "--limit", "1000", "--epochs", "1", "--hidden", "64", "--lr", "0.005",
+                           "--quiet", "--data-dir", str(mnist_dir), "--json", str(tmp_path / "a.json"))
+    assert code == 0, err
+    teacher = _read_result(tmp_path / "a.json")
+    assert teacher["test_acc"] > 0.6  # 1000 images, one epoch: far better than chance
+    # The data folder comes from KDGUI_DATA_DIR this time.
+    code, _, err = run_cli(capsys, "distill", "--limit", "1000", "--epochs", "1", "--quiet", "--json", str(tmp_path / "b.json"))
+    assert code == 0, err
+    student = _read_result(tmp_path / "b.json")
+    assert RunStore().get(student["run_id"]).job.teacher_run == teacher["run_id"]
+    assert student["test_acc"] > 0.2
+
+
+def test_reproduce_on_mnist(capsys, tmp_path, mnist_dir):
+    code, out, err = run_cli(capsys, "reproduce", "--limit", "500", "--epochs-scale", "0.05", "--quiet",
+                             "--data-dir", str(mnist_dir), "--json", str(tmp_path / "c.json"))
+    assert code == 0, err
+    results = json.loads((tmp_path / "c.json").read_text())
+    assert set(results) == {"teacher", "student", "distilled"}
+    for result in results.values():
+        assert {"run_id", "train_acc", "val_acc", "test_acc", "seconds"} <= set(result)
+        for field in ("train_acc", "val_acc", "test_acc"):
+            assert 0.0 <= result[field] <= 1.0
+    assert results["teacher"]["test_acc"] > 0.5
+    assert "Distilled student" in out
