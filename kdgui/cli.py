@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
+from . import cli_bundle
 from .core import config as C
 from .core.errors import KdguiError
 from .core.events import Cancelled, Evaluation, Finished, Progress, Started
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r)
     ls = sub.add_parser("runs", help="list saved runs", description="List the runs saved in the runs folder.")
     ls.add_argument("--runs-dir", help="runs folder (default: $KDGUI_RUNS_DIR, else the user data folder)")
+    cli_bundle.add_parser(sub)
     from . import cli_experiments  # imported late: it reuses this module's option helpers
 
     cli_experiments.add_parsers(sub)
@@ -221,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{run.id}  {run.status:<8}  {run.name:<24}  {run.job.net.describe():<18}  test {acc:.2%}" if acc is not None
                       else f"{run.id}  {run.status:<8}  {run.name:<24}  {run.job.net.describe()}")
             return 0
+        if args.command == "bundle":
+            return cli_bundle.run(args, store)
         if args.command in ("sweep", "study"):
             from . import cli_experiments
 
