@@ -1,0 +1,136 @@
+"""Teacher and students side by side on one drawn digit: logits once, softened probabilities at any temperature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import torch
+from torch import nn
+
+from .config import IMAGE_PIXELS, KINDS
+from .errors import KdguiError
+from .losses import softmax_t
+from .preprocess import preprocess
+from .runs import Run, RunStore
+
+SOURCES = ("auto", "bundled", "runs")
+_TITLES = {"teacher": "Teacher", "student": "Student from labels", "distilled": "Distilled student"}
+
+
+@dataclass(frozen=True)
+class NamedModel:
+    """A network to show on the canvas: its key (teacher, student, distilled), display label and origin."""
+
+    key: str
+    label: str
+    model: nn.Module
+    source: str = "bundled"  # "bundled", or the id of the user's run it was loaded from
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Every model's logits for one digit; probabilities at any temperature come from them without a forward pass."""
+
+    pixels: torch.Tensor  # the [784] input the models saw
+    logits: dict[str, torch.Tensor]  # key -> [10]
+    classes: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "classes", {k: int(v.argmax()) for k, v in self.logits.items()})
+
+    def probabilities(self, temperature: float = 1.0) -> dict[str, torch.Tensor]:
+        """``softmax(logits / T)`` per model: T = 1 is what the model believes, larger T shows the dark knowledge."""
+        if not temperature > 0:
+            raise ValueError(f"temperature must be greater than 0, got {temperature}")
+        return {k: softmax_t(v, temperature) for k, v in self.logits.items()}
+
+    @property
+    def disagree(self) -> bool:
+        """True when the models' predicted classes are not all the same."""
+        return len(set(self.classes.values())) > 1
+
+    @property
+    def agreed_class(self) -> int | None:
+        """The class every model predicts, or None when they disagree."""
+        return None if self.disagree else next(iter(self.classes.values()), None)
+
+
+class Predictor:
+    """Holds named models (eval mode) and answers for a preprocessed digit in one forward pass each."""
+
+    def __init__(self, models: Iterable[NamedModel] | Mapping[str, nn.Module]) -> None:
+        if isinstance(models, Mapping):
+            models = [NamedModel(k, _TITLES.get(k, k), m, "") for k, m in models.items()]
+        self.models: list[NamedModel] = list(models)
+        if not self.models:
+            raise KdguiError("the predictor needs at least one model")
+        keys = [m.key for m in self.models]
+        if len(set(keys)) != len(keys):
+            raise KdguiError(f"model keys must differ, got {', '.join(keys)}")
+        for m in self.models:
+            m.model.eval()  # dropout off: a drawn digit must always get the same answer
+
+    @property
+    def keys(self) -> list[str]:
+        return [m.key for m in self.models]
+
+    def predict(self, pixels: torch.Tensor) -> Prediction:
+        """Logits of every model for one [784] input (as :func:`preprocess` returns)."""
+        x = torch.as_tensor(pixels, dtype=torch.float32).reshape(1, IMAGE_PIXELS)
+        # inference_mode skips autograd bookkeeping: the stroke-to-answer path stays well under a millisecond.
+        with torch.inference_mode():
+            logits = {}
+            for m in self.models:
+                device = next(m.model.parameters()).device
+                logits[m.key] = m.model(x.to(device))[0].float().cpu()
+        return Prediction(x[0], logits)
+
+    def predict_image(self, image: Any) -> Prediction | None:
+        """Preprocess a canvas image and predict; None for an empty or nearly empty canvas."""
+        pixels = preprocess(image)
+        return None if pixels is None else self.predict(pixels)
+
+
+def bundled_models(folder: Any = None) -> list[NamedModel]:
+    """The bundled teacher, student and distilled student (what a first launch shows)."""
+    from .bundled import load_bundled
+
+    return [NamedModel(kind, b.label, b.model, "bundled") for kind, b in load_bundled(folder).items()]
+
+
+def _usable(run: Run, kind: str) -> bool:
+    # Drawn digits are raw [0,1] MNIST-style pixels: a run standardised with its training set's mean and std, or
+    # trained on another dataset, would be fed inputs it never saw (the run does not record that mean and std).
+    job = run.job
+    return job.kind == kind and job.dataset == "mnist" and not job.standardize and run.status == "finished" and run.has_weights
+
+
+def latest_runs(store: RunStore) -> dict[str, Run]:
+    """The user's newest finished, usable MNIST run of each kind (kinds without one are absent)."""
+    found: dict[str, Run] = {}
+    for run in store.list():  # oldest first, so later runs overwrite earlier ones
+        for kind in KINDS:
+            if _usable(run, kind):
+                found[kind] = run
+    return found
+
+
+def choose_models(store: RunStore, source: str = "auto", folder: Any = None) -> list[NamedModel]:
+    """The canvas's models: ``bundled``; ``runs`` (the user's newest of each kind, bundled where a kind has none);
+    or ``auto``: the user's runs as soon as there is one, the bundled models until then.
+    """
+    if source not in SOURCES:
+        raise KdguiError(f"model source must be one of {', '.join(SOURCES)}, got {source!r}")
+    runs = latest_runs(store) if source != "bundled" else {}
+    if source == "bundled" or not runs:
+        return bundled_models(folder)
+    bundled = {m.key: m for m in bundled_models(folder)} if len(runs) < len(KINDS) else {}
+    chosen = []
+    for kind in KINDS:
+        if kind in runs:
+            run = runs[kind]
+            chosen.append(NamedModel(kind, f"{_TITLES[kind]} {run.job.net.describe()} ({run.meta.get('name') or run.id})", run.load_model(), run.id))
+        else:
+            chosen.append(bundled[kind])
+    return chosen
