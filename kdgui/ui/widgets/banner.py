@@ -1,0 +1,42 @@
+"""A dismissible message strip for what went wrong (or right) without a modal dialog in the way."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+
+_STYLES = {
+    "error": ("#fdecea", "#b71c1c", "⛔"),
+    "warning": ("#fff8e1", "#8a6d00", "⚠"),
+    "info": ("#e8f1fb", "#0d47a1", "ℹ"),
+}
+
+
+class MessageBanner(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.level = ""
+        self.icon = QLabel()
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "error") -> None:
+        background, foreground, icon = _STYLES[level]
+        self.level = level
+        self.setStyleSheet(f"MessageBanner {{ background: {background}; border: 1px solid {foreground}; border-radius: 3px; }}"
+                           f" QLabel {{ color: {foreground}; }}")
+        self.icon.setText(icon)
+        self.text.setText(text)
+        self.show()

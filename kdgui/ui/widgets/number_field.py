@@ -1,0 +1,102 @@
+"""A line edit for one number that checks it as it is typed and says why a value is refused."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QLineEdit, QWidget
+
+INVALID_STYLE = "QLineEdit { border: 1px solid #c62828; background: #fff3f3; }"
+
+
+class NumberField(QLineEdit):
+    """A whole number or a float within bounds; ``value()`` is None while the text is not acceptable.
+
+    The reason for a refusal is the tooltip and ``problem()``; panels show it next to the field, so a bad
+    value is seen where it is typed and never reaches the engine. Up/Down keys step whole numbers.
+    """
+
+    valueChanged = Signal(object)  # the new value, or None when the text is refused
+
+    def __init__(self, name: str, *, integer: bool, low: float, high: float, low_open: bool = False,
+                 value: float | None = None, step: float = 1, hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.integer = integer
+        self.low, self.high, self.low_open = low, high, low_open
+        self.step = step
+        self.hint = hint
+        self._value: float | int | None = None
+        self._problem: str | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setAccessibleName(name)
+        self.textChanged.connect(self._check)
+        if value is not None:
+            self.setValue(value)
+        else:
+            self._check(self.text())
+
+    def value(self) -> float | int | None:
+        return self._value
+
+    def problem(self) -> str | None:
+        return self._problem
+
+    def isValid(self) -> bool:
+        return self._problem is None
+
+    def setValue(self, value: float) -> None:
+        self.setText(format_number(value, self.integer))
+
+    def bounds_text(self) -> str:
+        fmt = lambda v: format_number(v, self.integer)  # noqa: E731
+        if self.low_open:
+            return f"greater than {fmt(self.low)} and at most {fmt(self.high)}"
+        return f"between {fmt(self.low)} and {fmt(self.high)}"
+
+    def _parse(self, text: str) -> float | int:
+        cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
+        if not cleaned:
+            raise ValueError(f"{self.name} is empty: type a {'whole number' if self.integer else 'number'}")
+        try:
+            number = float(cleaned)
+        except ValueError:
+            raise ValueError(f"{self.name} must be a {'whole number' if self.integer else 'number'}, not {text.strip()!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{self.name} must be a finite number")
+        if self.integer:
+            if number != int(number):
+                raise ValueError(f"{self.name} must be a whole number, not {text.strip()}")
+            number = int(number)
+        too_low = number <= self.low if self.low_open else number < self.low
+        if too_low or number > self.high:
+            raise ValueError(f"{self.name} must be {self.bounds_text()}, not {format_number(number, self.integer)}")
+        return number
+
+    def _check(self, text: str) -> None:
+        try:
+            value, problem = self._parse(text), None
+        except ValueError as exc:
+            value, problem = None, str(exc)
+        changed = value != self._value or problem != self._problem
+        self._value, self._problem = value, problem
+        self.setStyleSheet(INVALID_STYLE if problem else "")
+        tip = problem or f"{self.name}: {self.bounds_text()}"
+        self.setToolTip(f"{tip}\n{self.hint}" if self.hint else tip)
+        if changed:
+            self.valueChanged.emit(value)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.integer and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down) and self._value is not None:
+            delta = self.step if event.key() == Qt.Key.Key_Up else -self.step
+            self.setValue(min(max(self._value + delta, self.low + (1 if self.low_open else 0)), self.high))
+            return
+        super().keyPressEvent(event)
+
+
+def format_number(value: float, integer: bool) -> str:
+    if integer:
+        return str(int(value))
+    return f"{value:g}"

@@ -1,0 +1,150 @@
+"""Workers that run the core off the GUI thread: one Qt signal per training event, never touching a widget."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any, Callable
+
+import torch
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from ..core.data import Splits
+from ..core.errors import KdguiError
+from ..core.events import Cancelled, Evaluation, Finished, Progress, Started
+from ..core.config import Job
+from ..core.runs import RunStore
+from ..core import training
+
+PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: the GUI thread gets the rest
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None)) if t)
+    return isinstance(exc, oom_types) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def describe_failure(exc: BaseException) -> tuple[str, str]:
+    """(kind, one-line message): 'oom' and 'config'/'data' for what a user can act on, 'error' for bugs."""
+    if is_out_of_memory(exc):
+        return "oom", f"the device ran out of memory ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    if isinstance(exc, KdguiError):
+        return type(exc).__name__.removesuffix("Error").lower(), str(exc)
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+class QtTrainingWorker(QObject):
+    """Iterates ``core.training.execute`` in its own thread and emits each event as a signal.
+
+    Progress is batched: ``progressed`` carries the newest Progress plus every (step, loss) since the
+    previous signal, at most every ``PROGRESS_INTERVAL_S``; the last one is always sent before any
+    other event, so curves never miss a batch and the bar always ends on the true step.
+    """
+
+    run_started = Signal(object)  # Started
+    progressed = Signal(object, object)  # latest Progress, list[tuple[int, float]] of (step, loss)
+    evaluated = Signal(object)  # Evaluation
+    run_finished = Signal(object)  # Finished
+    run_cancelled = Signal(object)  # Cancelled
+    failed = Signal(str, str)  # kind ('oom', 'config', 'data', 'run', 'error'), message
+    finished = Signal()  # always last: the thread may quit
+
+    def __init__(self, job: Job, store: RunStore, *, data: Splits | None = None, data_dir: str | None = None,
+                 download: bool = False, progress_interval: float = PROGRESS_INTERVAL_S) -> None:
+        super().__init__()
+        self.job = job
+        self.store = store
+        self.data = data
+        self.data_dir = data_dir
+        self.download = download
+        self.progress_interval = progress_interval
+        self.token = training.CancelToken()
+        self.run_id: str | None = None
+
+    # Called from the GUI thread: the token is thread-safe, and a queued slot would wait behind the loop.
+    def stop(self) -> None:
+        self.token.cancel()
+
+    def pause(self) -> None:
+        self.token.pause()
+
+    def resume(self) -> None:
+        self.token.resume()
+
+    @Slot()
+    def run(self) -> None:
+        pending: Progress | None = None
+        losses: list[tuple[int, float]] = []
+        last_emit = 0.0
+
+        def flush() -> None:
+            nonlocal pending, losses, last_emit
+            if pending is not None:
+                self.progressed.emit(pending, losses)
+                pending, losses = None, []
+                last_emit = time.monotonic()
+
+        events = training.execute(self.job, self.store, self.token, data=self.data, data_dir=self.data_dir, download=self.download)
+        try:
+            for event in events:
+                if isinstance(event, Progress):
+                    pending = event
+                    losses.append((event.step, event.loss))
+                    if time.monotonic() - last_emit >= self.progress_interval:
+                        flush()
+                    continue
+                flush()
+                if isinstance(event, Started):
+                    self.run_id = event.run_id
+                    self.run_started.emit(event)
+                elif isinstance(event, Evaluation):
+                    self.evaluated.emit(event)
+                elif isinstance(event, Finished):
+                    self.run_finished.emit(event)
+                elif isinstance(event, Cancelled):
+                    self.run_cancelled.emit(event)
+        except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not kill the thread silently
+            flush()
+            kind, message = describe_failure(exc)
+            if kind == "error":
+                traceback.print_exc()
+            self.failed.emit(kind, message)
+        finally:
+            events.close()
+            self.finished.emit()
+
+
+class QtTaskWorker(QObject):
+    """Runs one blocking callable (e.g. a download) in a thread; the result or a one-line failure comes back as a signal."""
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, task: Callable[[], Any]) -> None:
+        super().__init__()
+        self.task = task
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.task()
+        except Exception as exc:  # noqa: BLE001 - shown to the user as one line
+            self.failed.emit(str(exc) if isinstance(exc, KdguiError) else f"{type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self.finished.emit()
+
+
+def start_in_thread(worker: QObject, parent: QObject | None = None) -> QThread:
+    """Move ``worker`` to a new QThread wired the Qt way and start it; both are deleted when it ends."""
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    # Direct: QThread.quit is thread-safe, and a queued quit would never run while the GUI thread waits on the thread.
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    thread.finished.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return thread
