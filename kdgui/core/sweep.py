@@ -206,11 +206,13 @@ def summarize(temperatures: Sequence[float], val_acc: Sequence[float], test_acc:
 
 
 class StackedStudents:
-    """K MLPs of one NetSpec as stacked tensors, student k = group k // per_group; groups share a batch order.
+    """K MLPs of one NetSpec as stacked tensors; student k is in group k // per_group, and a group shares its batches.
 
-    The first layer of a group is one [784, per_group * width] matrix, so students that see the same
-    batch share one big matmul; later layers are batched matmuls over [K, batch, width]. Every student
-    starts from exactly the weights ``build_model(spec, seed)`` gives for its group's seed.
+    Everything is laid out class-major, [K, features, batch]: a group's first layer is one
+    [per_group * width, 784] matrix (the students' nn.Linear weights one under another), so students
+    that see the same batch share one big matmul, later layers are batched matmuls, and the logits come
+    out as [K, classes, batch], where softmax over classes is a fast reduction (a last dim of 10 is slow).
+    Every student starts from exactly the weights ``build_model(spec, seed)`` gives for its group's seed.
     """
 
     def __init__(self, spec: NetSpec, group_seeds: Sequence[int], per_group: int, device: torch.device | str = "cpu") -> None:
@@ -222,40 +224,34 @@ class StackedStudents:
         self.count = self.groups * per_group
         self._act = _ACTIVATIONS[spec.activation]
         templates = [build_model(spec, seed=s) for s in group_seeds]
-        named = [(name, m) for name, m in templates[0].layers.named_children() if isinstance(m, nn.Linear)]
-        self._keys = [f"layers.{name}" for name, _ in named]
+        self._keys = [f"layers.{name}" for name, m in templates[0].layers.named_children() if isinstance(m, nn.Linear)]
         linears = [[m for m in t.layers if isinstance(m, nn.Linear)] for t in templates]
         with torch.no_grad():
-            first = [lin[0] for lin in linears]
-            w0 = torch.stack([m.weight.t().repeat(1, per_group) for m in first])  # [S, 784, P*H]
-            b0 = torch.stack([m.bias.repeat(per_group) for m in first]).unsqueeze(1)  # [S, 1, P*H]
-            self.weights = [w0]
-            self.biases = [b0]
-            for i in range(1, len(named)):
+            weights = [torch.stack([lin[0].weight.repeat(per_group, 1) for lin in linears])]  # [S, P*H, 784]
+            biases = [torch.stack([lin[0].bias.repeat(per_group) for lin in linears]).unsqueeze(2)]  # [S, P*H, 1]
+            for i in range(1, len(self._keys)):
                 per_student = [lin[i] for lin in linears for _ in range(per_group)]
-                self.weights.append(torch.stack([m.weight.t() for m in per_student]))  # [K, in, out]
-                self.biases.append(torch.stack([m.bias for m in per_student]).unsqueeze(1))  # [K, 1, out]
-        self.weights = [w.detach().clone().contiguous().to(device).requires_grad_() for w in self.weights]
-        self.biases = [b.detach().clone().contiguous().to(device).requires_grad_() for b in self.biases]
+                weights.append(torch.stack([m.weight for m in per_student]))  # [K, out, in]
+                biases.append(torch.stack([m.bias for m in per_student]).unsqueeze(2))  # [K, out, 1]
+        self.weights = [w.detach().clone().contiguous().to(device).requires_grad_() for w in weights]
+        self.biases = [b.detach().clone().contiguous().to(device).requires_grad_() for b in biases]
 
     def parameters(self) -> list[torch.Tensor]:
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits [K, B, 10] from per-group batches x [groups, B, 784], or from one batch [B, 784] for all."""
+        """Logits [K, classes, B] from per-group batches x [groups, B, 784], or from one batch [B, 784] for all."""
         w0, b0 = self.weights[0], self.biases[0]
         width = self.spec.hidden[0]
         if x.dim() == 2:
-            # Everyone sees the same images (evaluation): fold all students into the columns of one matmul.
-            h = torch.addmm(b0.reshape(-1), x, w0.permute(1, 0, 2).reshape(x.shape[1], -1))
-            h = h.view(len(x), self.count, width).transpose(0, 1)
+            # Everyone sees the same images (evaluation): all students' first layers are one matmul.
+            h = torch.addmm(b0.reshape(-1, 1), w0.reshape(-1, w0.shape[-1]), x.t())
         else:
-            h = torch.baddbmm(b0, x, w0)
-            h = h.view(self.groups, x.shape[1], self.per_group, width).transpose(1, 2).reshape(self.count, x.shape[1], width)
-        h = self._act(h)
+            h = torch.baddbmm(b0, w0, x.transpose(1, 2))
+        h = self._act(h.view(self.count, width, -1))
         last = len(self.weights) - 1
         for i in range(1, last + 1):
-            h = torch.baddbmm(self.biases[i], h, self.weights[i])
+            h = torch.baddbmm(self.biases[i], self.weights[i], h)
             if i < last:
                 h = self._act(h)
         return h
@@ -264,14 +260,14 @@ class StackedStudents:
         """Student k's weights with the keys of ``MLP.state_dict()`` (a copy, on the CPU)."""
         group, member = divmod(k, self.per_group)
         width = self.spec.hidden[0]
-        cols = slice(member * width, (member + 1) * width)
+        rows = slice(member * width, (member + 1) * width)
         state = {
-            f"{self._keys[0]}.weight": self.weights[0][group, :, cols].t(),
-            f"{self._keys[0]}.bias": self.biases[0][group, 0, cols],
+            f"{self._keys[0]}.weight": self.weights[0][group, rows],
+            f"{self._keys[0]}.bias": self.biases[0][group, rows, 0],
         }
         for key, w, b in zip(self._keys[1:], self.weights[1:], self.biases[1:]):
-            state[f"{key}.weight"] = w[k].t()
-            state[f"{key}.bias"] = b[k, 0]
+            state[f"{key}.weight"] = w[k]
+            state[f"{key}.bias"] = b[k, :, 0]
         return {name: t.detach().cpu().clone().contiguous() for name, t in state.items()}
 
     @torch.no_grad()
@@ -281,29 +277,43 @@ class StackedStudents:
         chunk = max(1, min(len(x), _EVAL_ELEMENTS // (self.count * widest)))
         correct = torch.zeros(self.count, dtype=torch.long, device=x.device)
         for i in range(0, len(x), chunk):
-            correct += (self(x[i : i + chunk]).argmax(-1) == y[i : i + chunk]).sum(1)
+            correct += (self(x[i : i + chunk]).argmax(1) == y[i : i + chunk]).sum(1)
         return (correct.double() / max(1, len(x))).tolist()
 
 
+def soft_targets(kind: str, teacher_logits: torch.Tensor, temperatures: Sequence[float]) -> torch.Tensor:
+    """The teacher's softened outputs [N, T, C] per image and temperature: probabilities for soft_mse,
+    log-probabilities for hinton.
+
+    They never change during a sweep, so computing them once saves a softmax per batch; row by row
+    they are what losses.py computes from the same logits. Image-major, so a batch is one index_select.
+    """
+    t = torch.tensor(list(temperatures), dtype=teacher_logits.dtype, device=teacher_logits.device).view(1, -1, 1)
+    scaled = teacher_logits.unsqueeze(1) / t
+    return (F.log_softmax(scaled, -1) if kind == "hinton" else F.softmax(scaled, -1)).contiguous()
+
+
 def batched_distillation_loss(
-    kind: str, logits: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor | None, temperatures: torch.Tensor,
+    kind: str, logits: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor | None, temperatures: torch.Tensor,
     alpha: float,
 ) -> torch.Tensor:
-    """Per-student losses [K] for logits [K, B, C]: each equals losses.distillation_loss on that student alone."""
+    """Per-student losses [K] for class-major logits [K, C, B], soft_targets [K, C, B] and labels [K, B].
+
+    Student k's loss equals ``losses.distillation_loss(kind, logits[k].T, teacher_k.T, labels[k], T_k, alpha)``.
+    """
     t = temperatures.view(-1, 1, 1)
-    batch = logits.shape[1]
+    batch = logits.shape[2]
     if kind == "soft_mse":
-        loss = alpha * (F.softmax(logits / t, -1) - F.softmax(teacher / t, -1)).pow(2).mean((1, 2))
+        loss = alpha * (F.softmax(logits / t, 1) - targets).pow(2).mean((1, 2))
     elif kind == "hinton":
-        kl = F.kl_div(F.log_softmax(logits / t, -1), F.log_softmax(teacher / t, -1), reduction="none", log_target=True)
+        kl = F.kl_div(F.log_softmax(logits / t, 1), targets, reduction="none", log_target=True)
         loss = alpha * temperatures.pow(2) * kl.sum((1, 2)) / batch
     else:
         raise ValueError(f"unknown loss {kind!r}")
     if alpha < 1:
         if labels is None:
             raise ValueError(f"{kind} loss with alpha < 1 needs labels")
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
-        loss = loss + (1 - alpha) * ce.view(len(logits), batch).mean(1)
+        loss = loss + (1 - alpha) * F.cross_entropy(logits, labels, reduction="none").mean(1)
     return loss
 
 
@@ -424,9 +434,12 @@ def run_sweep(
         students = StackedStudents(config.student, config.seed_list, len(config.temperatures), device)
         if on_students:
             on_students(students)
-        # Adam is elementwise, so one Adam over the stacked tensors is K independent Adams with this lr.
-        optimizer = torch.optim.Adam(students.parameters(), lr=config.lr)
+        # Adam is elementwise, so one Adam over the stacked tensors is K independent Adams with this lr;
+        # the fused kernel does the same arithmetic in one pass (equal to execute's Adam up to rounding).
+        optimizer = torch.optim.Adam(students.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda") or None)
         temperatures = torch.tensor(temps_per_student, dtype=torch.float32, device=device)
+        softened = soft_targets(config.loss, targets, config.temperatures)  # [N, per_group, C]
+        needs_labels = config.alpha < 1
         generators = [torch.Generator().manual_seed(s) for s in config.seed_list]
         groups, per_group = students.groups, students.per_group
         x, y = data.train_x, data.train_y
@@ -455,11 +468,16 @@ def run_sweep(
                     yield SweepCancelled(record["id"], step, elapsed(), str(path))
                     return
                 rows = orders[:, b * config.batch_size : (b + 1) * config.batch_size]  # [groups, B]
-                logits = students(x[rows])
                 size = rows.shape[1]
-                teacher_b = targets[rows].unsqueeze(1).expand(groups, per_group, size, -1).reshape(students.count, size, -1)
-                labels_b = y[rows].unsqueeze(1).expand(groups, per_group, size).reshape(students.count, size)
-                per_student = batched_distillation_loss(config.loss, logits, teacher_b, labels_b, temperatures, config.alpha)
+                flat = rows.reshape(-1)  # index_select: a plain gather, much cheaper than advanced indexing here
+                logits = students(x.index_select(0, flat).view(groups, size, -1))
+                # Student k = (group g, temperature i) learns softened[:, i] on its group's rows: [K, C, B].
+                targets_b = softened.index_select(0, flat).view(groups, size, per_group, -1).permute(0, 2, 3, 1)
+                targets_b = targets_b.reshape(students.count, -1, size)
+                labels_b = None
+                if needs_labels:
+                    labels_b = y.index_select(0, flat).view(groups, 1, size).expand(groups, per_group, size).reshape(students.count, size)
+                per_student = batched_distillation_loss(config.loss, logits, targets_b, labels_b, temperatures, config.alpha)
                 optimizer.zero_grad(set_to_none=True)
                 # Summing keeps the students apart: student k's parameters only reach its own loss term.
                 per_student.sum().backward()

@@ -25,6 +25,7 @@ from kdgui.core.sweep import (
     SweepStarted,
     batched_distillation_loss,
     run_sweep,
+    soft_targets,
 )
 from kdgui.core.training import CancelToken, execute, run_to_end
 
@@ -99,8 +100,8 @@ def test_stacked_students_start_as_build_model_and_compute_the_same_logits():
         model = build_model(spec, seed=[3, 9][k // 3])
         state = students.state_dict_of(k)
         assert all(torch.equal(state[n], t) for n, t in model.state_dict().items())
-        torch.testing.assert_close(logits[k], model(x), rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(grouped[k], model(x), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(logits[k].t(), model(x), rtol=1e-5, atol=1e-6)  # class-major [C, N]
+        torch.testing.assert_close(grouped[k].t(), model(x), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind, alpha", [("soft_mse", 1.0), ("soft_mse", 0.6), ("hinton", 1.0), ("hinton", 0.3)])
@@ -109,7 +110,8 @@ def test_batched_loss_is_each_students_own_loss(kind, alpha):
     logits, teacher = torch.randn(4, 32, 10, generator=g) * 3, torch.randn(4, 32, 10, generator=g) * 3
     labels = torch.randint(0, 10, (4, 32), generator=g)
     temps = torch.tensor([1.0, 2.5, 4.0, 20.0])
-    batched = batched_distillation_loss(kind, logits, teacher, labels, temps, alpha)
+    targets = torch.stack([soft_targets(kind, teacher[k], [float(temps[k])])[:, 0].t() for k in range(4)])
+    batched = batched_distillation_loss(kind, logits.transpose(1, 2), targets, labels, temps, alpha)
     for k in range(4):
         alone = losses.distillation_loss(kind, logits[k], teacher[k], labels[k], float(temps[k]), alpha)
         torch.testing.assert_close(batched[k], alone, rtol=1e-5, atol=1e-7)
