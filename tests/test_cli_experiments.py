@@ -56,7 +56,7 @@ def teacher(runs_dir, fake_mnist) -> str:
     return run_to_end(execute(job, RunStore(runs_dir), data=fake_mnist)).run_id
 
 
-FAST = ["--epochs", "1", "--lr", "0.01", "--batch-size", "40", "--hidden", "16", "--device", "cpu"]
+FAST = ["--epochs", "1", "--lr", "0.01", "--batch-size", "40", "--hidden", "16", "--device", "cpu", "--threads", "1"]
 
 
 @pytest.mark.parametrize("command, options", [
@@ -82,6 +82,7 @@ def test_without_a_teacher_says_to_train_one_first(capsys, runs_dir, argv):
     (["sweep", "--seeds", "0"], "number of seeds"),
     (["study", "noise", "--classes", "3"], "takes no classes"),
     (["study", "only-classes", "--classes", "0,1,2,3,4,5,6,7,8,9"], "fewer than all ten"),
+    (["sweep", "--threads", "0"], "threads must be at least 1"),
 ])
 def test_bad_values_are_one_line_errors(capsys, argv, needle):
     code, _, err = run_cli(capsys, *argv, "--teacher", "any", "--quiet")
