@@ -1,0 +1,339 @@
+"""Soft targets you can see: chosen test digits with every model's softmax(z/T) bars, and the class-similarity heatmap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter,
+    QVBoxLayout, QWidget,
+)
+
+from ...core.losses import softmax_t
+from ...core.predict import NamedModel
+from ...core.softtargets import class_similarity, entropy_bits, most_similar_pairs, ranked_wrong_classes, select_digits
+from ...core.training import predict_logits
+from ..temperature_model import TemperatureModel
+from ..widgets.soft_target_bars import ROLE_COLOURS, ROLE_LABELS, SoftTargetBars, make_legend_html, role_colour
+from ..widgets.temperature_slider import TemperatureSlider
+
+MAX_DIGITS = 12
+COLUMNS = 2
+MODES = [("class", "By class"), ("interesting", "Most interesting (teacher's errors, least sure)"),
+         ("index", "By test-set index"), ("random", "At random")]
+
+
+class DigitCell:
+    """One digit: its 28x28 image, grouped bars for every model, and a line of entropy and ranked wrong classes."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, roles: list[str]) -> None:
+        cell = layout.addLayout(row=row, col=col)
+        cell.setContentsMargins(4, 4, 4, 4)
+        self.view = cell.addViewBox(row=0, col=0, lockAspect=True, enableMouse=False, invertY=True)
+        self.view.setFixedWidth(70)
+        self.view.setFixedHeight(70)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.plot = cell.addPlot(row=0, col=1)
+        self.plot.setFixedHeight(120)
+        self.bars = SoftTargetBars(self.plot, roles)
+        self.text = cell.addLabel("", row=1, col=0, colspan=2, justify="left", size="8pt", color="#222")
+        self.text.setFixedHeight(54)
+
+    def set_image(self, pixels: torch.Tensor, title: str) -> None:
+        self.image.setImage(pixels.reshape(28, 28).cpu().numpy(), levels=(0, 1), lut=_GREY_INVERTED)
+        self.view.autoRange(padding=0)
+        self.plot.setTitle(title, size="8pt")
+
+
+_GREY_INVERTED = np.array([[255 - i] * 3 for i in range(256)], dtype=np.uint8)  # ink dark on white, like paper
+
+
+class SoftTargetsPanel(QWidget):
+    """Digits chosen from the test set (or drawn), each model's soft targets at the shared temperature."""
+
+    digitsChanged = Signal()
+
+    def __init__(self, temperature: TemperatureModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.temperature = temperature
+        self.models: list[NamedModel] = []
+        self.test_x: torch.Tensor | None = None
+        self.test_y: torch.Tensor | None = None
+        self.teacher_test_logits: torch.Tensor | None = None
+        # Per shown digit: (pixels [784], true class or None, title). Logits: role -> [n_digits, 10], computed once.
+        self.digits: list[tuple[torch.Tensor, int | None, str]] = []
+        self.logits: dict[str, torch.Tensor] = {}
+        self.cells: list[DigitCell] = []
+
+        self.mode = QComboBox()
+        for key, text in MODES:
+            self.mode.addItem(text, key)
+        self.mode.setToolTip("How to pick the digits shown below")
+        self.choice = QLineEdit("4, 9, 3, 5")
+        self.choice.setToolTip("Classes (for 'By class') or test-set indices (for 'By index'), separated by commas")
+        self.count = QSpinBox()
+        self.count.setRange(1, MAX_DIGITS)
+        self.count.setValue(1)
+        self.count.setToolTip(f"How many digits (per class for 'By class'); at most {MAX_DIGITS} are shown")
+        self.show_button = QPushButton("Show digits")
+        self.show_button.setToolTip("Pick the digits from the test set and compute every model's logits once")
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #b00020;")
+        self.problem.setWordWrap(True)
+        self.slider = TemperatureSlider(temperature.temperature)
+        self.slider.setToolTip("The softmax temperature T, shared by every view: drag to watch the bars change")
+        self.t_label = QLabel()
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.sources = QLabel()
+        self.sources.setWordWrap(True)
+        self.sources.setStyleSheet("color: #555;")
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.grid = self.graphics.ci
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.graphics)
+
+        self.heatmap_widget = pg.GraphicsLayoutWidget()
+        self.heatmap_widget.setBackground("w")
+        self.heatmap_plot = self.heatmap_widget.addPlot(title="Teacher's average soft target per true class")
+        self.heatmap_plot.setMouseEnabled(x=False, y=False)
+        self.heatmap_plot.hideButtons()
+        self.heatmap_plot.setMenuEnabled(False)
+        self.heatmap_plot.invertY(True)
+        self.heatmap_plot.setAspectLocked(True)
+        self.heatmap_plot.setLabel("left", "true class")
+        self.heatmap_plot.setLabel("bottom", "class the teacher gives probability to")
+        for axis in ("left", "bottom"):
+            self.heatmap_plot.getAxis(axis).setTicks([[(i + 0.5, str(i)) for i in range(10)]])
+        self.heatmap = pg.ImageItem(axisOrder="row-major")
+        self.heatmap.setColorMap(pg.colormap.get("viridis"))
+        self.heatmap_plot.addItem(self.heatmap)
+        self.heatmap_plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+        self.colour_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=12)
+        self.colour_bar.setImageItem(self.heatmap, insert_in=self.heatmap_plot)
+        self.similarity: np.ndarray | None = None
+        self.hover = QLabel("Hover over the heatmap to read a value.")
+        self.pairs = QLabel()
+        self.pairs.setWordWrap(True)
+        self.heatmap_off_diagonal = True
+        self.heatmap_mode = QComboBox()
+        self.heatmap_mode.addItem("Hide the diagonal (see the wrong classes)", True)
+        self.heatmap_mode.addItem("Show the diagonal", False)
+        self.heatmap_mode.setToolTip("The diagonal (the right class) dwarfs everything else at low T; hide it to see the rest")
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Digits:"))
+        controls.addWidget(self.mode)
+        controls.addWidget(self.choice, 1)
+        controls.addWidget(QLabel("how many:"))
+        controls.addWidget(self.count)
+        controls.addWidget(self.show_button)
+        t_row = QHBoxLayout()
+        t_row.addWidget(QLabel("Temperature T:"))
+        t_row.addWidget(self.slider, 1)
+        t_row.addWidget(self.t_label)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.legend)
+        left_layout.addWidget(self.scroll, 1)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.heatmap_mode)
+        right_layout.addWidget(self.heatmap_widget, 1)
+        right_layout.addWidget(self.hover)
+        right_layout.addWidget(self.pairs)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.problem)
+        layout.addLayout(t_row)
+        layout.addWidget(self.sources)
+        layout.addWidget(splitter, 1)
+
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.show_button.clicked.connect(self.show_chosen_digits)
+        self.choice.returnPressed.connect(self.show_chosen_digits)
+        self.slider.temperatureChanged.connect(self._slider_moved)
+        self.temperature.temperatureChanged.connect(self._temperature_changed)
+        self.heatmap_mode.currentIndexChanged.connect(lambda: self._update_heatmap())
+        self.heatmap_widget.scene().sigMouseMoved.connect(self._hover_heatmap)
+        self._mode_changed()
+        self._update_t_label()
+        self._update_enabled()
+
+    # -- inputs ------------------------------------------------------------------------------------------
+    def set_models(self, models: list[NamedModel]) -> None:
+        """The networks to compare; logits for the shown digits and the test set are recomputed once, here."""
+        self.models = [m for m in models if m.key in ROLE_COLOURS]
+        self.sources.setText("Models: " + "; ".join(m.label for m in self.models) if self.models else
+                             "No models yet: train a teacher (or use the bundled models) to see soft targets.")
+        self.teacher_test_logits = None
+        self._compute_teacher_test_logits()
+        self._rebuild_cells()
+        self._update_enabled()
+
+    def set_test_set(self, x: torch.Tensor | None, y: torch.Tensor | None) -> None:
+        """Test images [N, 784] in the models' input scale and their labels; None when no dataset is loaded."""
+        self.test_x, self.test_y = (x.cpu(), y.cpu()) if x is not None and y is not None else (None, None)
+        self.teacher_test_logits = None
+        self._compute_teacher_test_logits()
+        self._update_enabled()
+        if self.test_x is not None and not self.digits:
+            self.show_chosen_digits()
+
+    def add_drawn_digit(self, pixels: torch.Tensor, title: str = "drawn") -> None:
+        """Add a digit from the canvas (a [784] tensor as the networks see it); the oldest drops out past 12."""
+        self.digits = (self.digits + [(pixels.reshape(-1).float().cpu(), None, title)])[-MAX_DIGITS:]
+        self._rebuild_cells()
+
+    # -- choosing digits ---------------------------------------------------------------------------------
+    def _mode_changed(self) -> None:
+        mode = self.mode.currentData()
+        self.choice.setEnabled(mode in ("class", "index"))
+        self.choice.setPlaceholderText({"class": "e.g. 4, 9", "index": "e.g. 0, 17, 1234"}.get(mode, ""))
+
+    def _parse_choice(self) -> list[int]:
+        text = self.choice.text().replace(";", ",").replace(" ", ",")
+        try:
+            return [int(v) for v in text.split(",") if v]
+        except ValueError:
+            raise ValueError(f"'{self.choice.text()}' is not a list of whole numbers") from None
+
+    def show_chosen_digits(self) -> bool:
+        """Select digits from the test set by the chosen mode; a bad choice is explained, nothing changes."""
+        if self.test_x is None or self.test_y is None:
+            self.problem.setText("No test set: point the Data panel at MNIST to choose digits.")
+            return False
+        mode = self.mode.currentData()
+        try:
+            numbers = self._parse_choice() if mode in ("class", "index") else None
+            indices = select_digits(
+                mode, self.test_y, self.teacher_test_logits, count=self.count.value(),
+                classes=numbers if mode == "class" else None, indices=numbers if mode == "index" else None,
+                seed=int(torch.randint(0, 2**31 - 1, (1,)).item()) if mode == "random" else 0,
+            )
+        except ValueError as exc:
+            self.problem.setText(str(exc))
+            return False
+        self.problem.setText("" if len(indices) <= MAX_DIGITS else f"Showing the first {MAX_DIGITS} of {len(indices)} digits.")
+        indices = indices[:MAX_DIGITS]
+        self.digits = [(self.test_x[i], int(self.test_y[i]), f"test #{i}, a {int(self.test_y[i])}") for i in indices]
+        self._rebuild_cells()
+        return True
+
+    # -- drawing -----------------------------------------------------------------------------------------
+    def _compute_teacher_test_logits(self) -> None:
+        teacher = self._model("teacher")
+        if teacher is not None and self.test_x is not None and self.teacher_test_logits is None:
+            device = next(teacher.parameters()).device
+            self.teacher_test_logits = predict_logits(teacher, self.test_x.to(device)).cpu()
+        self._update_heatmap()
+
+    def _model(self, role: str):
+        return next((m.model for m in self.models if m.key == role), None)
+
+    def _rebuild_cells(self) -> None:
+        """Lay out one cell per digit and compute each model's logits once; slider steps reuse them."""
+        self.grid.clear()
+        self.cells = []
+        roles = [m.key for m in self.models] or ["teacher"]
+        self.legend.setText(make_legend_html(roles))
+        if self.digits:
+            x = torch.stack([d[0] for d in self.digits])
+            self.logits = {}
+            for m in self.models:
+                device = next(m.model.parameters()).device
+                self.logits[m.key] = predict_logits(m.model, x.to(device)).cpu()
+        for i, (pixels, label, title) in enumerate(self.digits):
+            cell = DigitCell(self.grid, i // COLUMNS, i % COLUMNS, roles)
+            cell.set_image(pixels, title)
+            cell.bars.set_true_class(label)
+            self.cells.append(cell)
+        rows = -(-len(self.digits) // COLUMNS)
+        self.graphics.setMinimumHeight(max(200, rows * 190))
+        self._update_bars()
+        self.digitsChanged.emit()
+
+    def probabilities(self) -> dict[str, np.ndarray]:
+        """role -> [n_digits, 10] soft targets at the current temperature (what the bars show)."""
+        t = self.temperature.temperature
+        return {role: softmax_t(logits, t).numpy() for role, logits in self.logits.items()}
+
+    def _update_bars(self) -> None:
+        probabilities = self.probabilities()
+        for i, cell in enumerate(self.cells):
+            cell.bars.set_probabilities({role: p[i] for role, p in probabilities.items()})
+            cell.text.setText(self._describe(i, probabilities))
+
+    def _describe(self, i: int, probabilities: dict[str, np.ndarray]) -> str:
+        label = self.digits[i][1]
+        parts = []
+        for role, p in probabilities.items():
+            pt = torch.from_numpy(p[i])
+            parts.append(f"<span style='color:{role_colour(role)}'>■</span> {ROLE_LABELS.get(role, role)} says "
+                         f"{int(pt.argmax())} ({float(pt.max()):.0%}), entropy {float(entropy_bits(pt)):.2f} bits")
+        teacher = probabilities.get("teacher")
+        if teacher is not None:
+            reference = label if label is not None else int(teacher[i].argmax())
+            wrong = ranked_wrong_classes(torch.from_numpy(teacher[i]), reference)[:3]
+            parts.append("teacher's next: " + ", ".join(f"{c} ({p:.1%})" for c, p in wrong))
+        return "<br>".join(parts)
+
+    def _update_heatmap(self) -> None:
+        if self.teacher_test_logits is None or self.test_y is None:
+            self.heatmap.clear()
+            self.similarity = None
+            self.pairs.setText("The heatmap needs a teacher and the test set.")
+            return
+        matrix = class_similarity(self.teacher_test_logits, self.test_y, self.temperature.temperature)
+        self.similarity = matrix.numpy()
+        shown = self.similarity.copy()
+        if self.heatmap_mode.currentData():
+            np.fill_diagonal(shown, np.nan)
+        finite = shown[np.isfinite(shown)]
+        top = float(finite.max()) if finite.size else 1.0
+        self.heatmap.setImage(np.nan_to_num(shown, nan=0.0), levels=(0, max(top, 1e-6)))
+        self.heatmap.setRect(0, 0, 10, 10)
+        self.colour_bar.setLevels((0, max(top, 1e-6)))
+        pairs = most_similar_pairs(matrix, top=4)
+        self.pairs.setText("Most alike for the teacher at this T: " + ", ".join(f"{a}–{b} ({p:.1%})" for a, b, p in pairs))
+
+    def _hover_heatmap(self, position: QPointF) -> None:
+        if self.similarity is None or not self.heatmap_plot.sceneBoundingRect().contains(position):
+            return
+        point = self.heatmap_plot.vb.mapSceneToView(position)
+        col, row = int(np.floor(point.x())), int(np.floor(point.y()))
+        if 0 <= row < 10 and 0 <= col < 10:
+            self.hover.setText(f"True {row}: the teacher gives class {col} on average {self.similarity[row, col]:.2%} "
+                               f"at T={self.temperature.temperature:g}")
+
+    # -- temperature -------------------------------------------------------------------------------------
+    def _slider_moved(self, t: float) -> None:
+        self.temperature.setTemperature(t)
+
+    def _temperature_changed(self, t: float) -> None:
+        self.slider.setTemperature(t)
+        self._update_t_label()
+        self._update_bars()
+        self._update_heatmap()
+
+    def _update_t_label(self) -> None:
+        self.t_label.setText(f"T = {self.temperature.temperature:g}")
+
+    def _update_enabled(self) -> None:
+        has_test = self.test_x is not None
+        self.show_button.setEnabled(has_test)
+        self.show_button.setToolTip("Pick the digits from the test set" if has_test else "Load a dataset in the Data panel first")
+
