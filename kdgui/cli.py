@@ -50,6 +50,8 @@ def _training(parser: argparse.ArgumentParser, defaults: C.TrainConfig, spec: C.
     g.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
     g.add_argument("--eval-every", type=int, default=defaults.eval_every, help="evaluate on validation and test every N batches; 0 = epoch ends only (default 100)")
     g.add_argument("--limit", type=int, help="train on the first N training images only (quick runs)")
+    g.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=defaults.keep_best,
+                   help="keep the epoch-end weights with the best validation accuracy rather than the last (default: on)")
     g.add_argument("--dataset", default="mnist", choices=C.DATASETS, help="dataset (default mnist)")
     g.add_argument("--standardize", action="store_true", help="standardise pixels with the training mean and std (the seed did not)")
     g.add_argument("--name", default="", help="a name for the run, shown in the app")
@@ -120,7 +122,7 @@ def _job_from_args(args: argparse.Namespace, store: RunStore) -> C.Job:
     )
     train = C.TrainConfig(
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, eval_every=args.eval_every,
-        device=args.device, train_limit=args.limit,
+        device=args.device, train_limit=args.limit, keep_best=args.keep_best,
     )
     distill, teacher_run = None, None
     if args.kind == "distilled":
@@ -158,7 +160,8 @@ def run_job(job: C.Job, store: RunStore, args: argparse.Namespace, title: str) -
             elif isinstance(event, Evaluation) and event.epoch_end:
                 _say(args, f"{title}: epoch {event.epoch:.0f}  train {event.train_acc:.2%}  val {event.val_acc:.2%}  test {event.test_acc:.2%}", bar)
             elif isinstance(event, Finished):
-                result.update(train_acc=event.train_acc, val_acc=event.val_acc, test_acc=event.test_acc, seconds=round(event.seconds, 2))
+                result.update(train_acc=event.train_acc, val_acc=event.val_acc, test_acc=event.test_acc,
+                              seconds=round(event.seconds, 2), epoch=event.epoch)
             elif isinstance(event, Cancelled):
                 result.update(stopped=True, seconds=round(event.seconds, 2))
     finally:
@@ -189,11 +192,13 @@ def format_table(results: dict[str, dict[str, Any]]) -> str:
         ("distilled", f"Distilled student (T={C.SEED_DISTILL.temperature:g}, soft MSE)"),
     ]
     width = max(len(label) for _, label in rows)
-    lines = [f"{'Model':<{width}}  {'Train':>7}  {'Validation':>10}  {'Test':>7}  {'Seconds':>7}"]
+    lines = [f"{'Model':<{width}}  {'Train':>7}  {'Validation':>10}  {'Test':>7}  {'Epoch':>5}  {'Seconds':>7}"]
     for key, label in rows:
         r = results.get(key)
         if r and "test_acc" in r:
-            lines.append(f"{label:<{width}}  {r['train_acc']:>7.2%}  {r['val_acc']:>10.2%}  {r['test_acc']:>7.2%}  {r['seconds']:>7.0f}")
+            lines.append(f"{label:<{width}}  {r['train_acc']:>7.2%}  {r['val_acc']:>10.2%}  {r['test_acc']:>7.2%}  "
+                         f"{r.get('epoch', 0):>5}  {r['seconds']:>7.0f}")
+    lines.append("Epoch: the epoch-end weights kept, those with the best validation accuracy.")
     return "\n".join(lines)
 
 
@@ -237,8 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         job = _job_from_args(args, store)
         result = run_job(job, store, args, job.label())
         if "test_acc" in result:
+            kept = f"weights of epoch {result['epoch']}" + (", best on validation" if job.train.keep_best else "")
             print(f"{job.label()}: train {result['train_acc']:.2%}  validation {result['val_acc']:.2%}  "
-                  f"test {result['test_acc']:.2%}  ({result['seconds']:.0f} s, run {result['run_id']})")
+                  f"test {result['test_acc']:.2%}  ({kept}; {result['seconds']:.0f} s, run {result['run_id']})")
         _write_json(args.json, result)
         return 0
     except KdguiError as exc:

@@ -206,8 +206,9 @@ def test_reproduce_on_synthetic_data(capsys, tmp_path, fake_mnist):
             assert 0.0 <= result[field] <= 1.0
         assert store.get(result["run_id"]).job.train.epochs == 1
     assert store.get(results["distilled"]["run_id"]).job.teacher_run == results["teacher"]["run_id"]
-    assert out.splitlines()[0].split() == ["Model", "Train", "Validation", "Test", "Seconds"]
-    assert "784-1200-1200-10" in out and len(out.strip().splitlines()) == 4
+    assert out.splitlines()[0].split() == ["Model", "Train", "Validation", "Test", "Epoch", "Seconds"]
+    assert "784-1200-1200-10" in out and len(out.strip().splitlines()) == 5
+    assert all(result["epoch"] == 1 for result in results.values())
 
 
 def test_ctrl_c_keeps_the_partial_run(capsys, tmp_path, fake_mnist, monkeypatch):

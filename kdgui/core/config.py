@@ -91,6 +91,8 @@ class TrainConfig:
     eval_every: int = 100
     device: str = "auto"
     train_limit: int | None = None  # use only the first N training images (quick runs, tests)
+    keep_best: bool = False  # keep the epoch-end weights with the best validation accuracy, not the last
+
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1, 10_000)
@@ -101,6 +103,7 @@ class TrainConfig:
         _require(isinstance(self.device, str) and self.device != "", f"device must be a name like cpu or cuda:0, got {self.device!r}")
         if self.train_limit is not None:
             _check_int("training image limit", self.train_limit, 1, 10_000_000)
+        _require(isinstance(self.keep_best, bool), "keep_best must be true or false")
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,9 @@ def _build(cls: type, data: Any) -> Any:
 # The seed experiment's networks and hyperparameters (see README: "Reproducing the seed").
 TEACHER_SPEC = NetSpec(hidden=(1200, 1200), dropout=(0.0, 0.4))
 STUDENT_SPEC = NetSpec(hidden=(50,))
-SEED_TEACHER_TRAIN = TrainConfig(epochs=20, lr=5e-4, batch_size=100, eval_every=100)
-SEED_STUDENT_TRAIN = TrainConfig(epochs=20, lr=2.5e-3, batch_size=100, eval_every=100)
-SEED_DISTILL_TRAIN = TrainConfig(epochs=14, lr=5e-3, batch_size=100, eval_every=100)
+SEED_TEACHER_TRAIN = TrainConfig(epochs=20, lr=5e-4, batch_size=100, eval_every=100, keep_best=True)
+SEED_STUDENT_TRAIN = TrainConfig(epochs=20, lr=2.5e-3, batch_size=100, eval_every=100, keep_best=True)
+SEED_DISTILL_TRAIN = TrainConfig(epochs=14, lr=5e-3, batch_size=100, eval_every=100, keep_best=True)
 SEED_DISTILL = DistillConfig(temperature=4.0, alpha=1.0, loss="soft_mse", transfer="train")
 
 

@@ -62,6 +62,7 @@ class Finished:
     val_acc: float
     test_acc: float
     seconds: float
+    epoch: int = 0  # the epoch whose weights were kept: the last, or the best on validation with keep_best
 
 
 @dataclass(frozen=True)

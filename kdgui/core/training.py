@@ -236,6 +236,8 @@ def execute(
         run.set_status("stopped", steps=step, seconds=round(elapsed(), 2), device=str(device))
 
     last_eval: Evaluation | None = None
+    best_eval: Evaluation | None = None  # with keep_best: the epoch end with the highest validation accuracy
+    best_state: dict[str, torch.Tensor] | None = None
     try:
         # Inside the try: a consumer that closes the generator right after Started still gets a stopped run.
         yield Started(run.id, job.label(), job.kind, total, str(device))
@@ -268,14 +270,22 @@ def execute(
                 if cfg.eval_every and step % cfg.eval_every == 0 and b + 1 < batches:
                     yield evaluation(epoch_end=False)
             last_eval = evaluation(epoch_end=True)
+            if cfg.keep_best and (best_eval is None or last_eval.val_acc > best_eval.val_acc):
+                best_eval = last_eval
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             yield last_eval
         seconds = elapsed()
+        final = last_eval
+        if best_state is not None and best_eval is not None:
+            # The validation set chooses the checkpoint (never the test set): the seed's "about 20 epochs".
+            model.load_state_dict(best_state)
+            final = best_eval
         run.save_weights(model.state_dict())
         run.set_status(
-            "finished", train_acc=last_eval.train_acc, val_acc=last_eval.val_acc, test_acc=last_eval.test_acc,
-            seconds=round(seconds, 2), steps=step, device=str(device),
+            "finished", train_acc=final.train_acc, val_acc=final.val_acc, test_acc=final.test_acc,
+            seconds=round(seconds, 2), steps=step, device=str(device), epoch=round(final.epoch),
         )
-        yield Finished(run.id, last_eval.train_acc or 0.0, last_eval.val_acc, last_eval.test_acc, seconds)
+        yield Finished(run.id, final.train_acc or 0.0, final.val_acc, final.test_acc, seconds, epoch=round(final.epoch))
     except (GeneratorExit, KeyboardInterrupt):
         # The consumer closed the generator (e.g. the app is quitting) or Ctrl-C hit the loop: keep what was learnt.
         if run.status == "running":

@@ -117,6 +117,27 @@ def test_evaluations_come_every_eval_every_batches_and_at_epoch_ends(store, data
             previous = e.step
 
 
+def test_keep_best_restores_the_epoch_with_the_best_validation_accuracy(store, data):
+    events = events_of(student(epochs=4, keep_best=True, lr=0.2), store, data)  # lr so high validation peaks early
+    ends = [e for e in events if isinstance(e, Evaluation) and e.epoch_end]
+    best = max(ends, key=lambda e: e.val_acc)  # first of equals, as the engine keeps only strictly better ones
+    best = next(e for e in ends if e.val_acc == best.val_acc)
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    assert finished.epoch < 4, "the setting must make an earlier epoch best, or this test shows nothing"
+    assert (finished.epoch, finished.val_acc, finished.test_acc) == (round(best.epoch), best.val_acc, best.test_acc)
+    model = store.get(finished.run_id).load_model()
+    assert training.evaluate(model, data.val_x, data.val_y)[1] == pytest.approx(best.val_acc)
+    assert training.evaluate(model, data.val_x, data.val_y)[1] != pytest.approx(ends[-1].val_acc)  # not the last
+    assert store.get(finished.run_id).summary["epoch"] == finished.epoch
+
+
+def test_without_keep_best_the_last_epoch_is_kept(store, data):
+    events = events_of(student(epochs=3), store, data)
+    last = [e for e in events if isinstance(e, Evaluation) and e.epoch_end][-1]
+    assert (events[-1].epoch, events[-1].test_acc) == (3, last.test_acc)
+
+
 def test_same_seed_same_run_different_seed_different_run(store, data):
     a = events_of(student(seed=1), store, data)
     b = events_of(student(seed=1), store, data)
