@@ -11,7 +11,7 @@ import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThread, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QToolBar, QVBoxLayout, QWidget,
+    QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QSizePolicy, QTabWidget, QToolBar, QVBoxLayout, QWidget,
 )
 
 from ..core.config import Job
@@ -98,17 +98,19 @@ class QtMainWindow(QMainWindow):
         self.step_bar = StepBar(STEPS)
         self.hint_label = QLabel()
         self.hint_label.setStyleSheet("color: #0d47a1; padding-left: 8px;")
+        # The hint may be cut on a narrow window rather than force the window wide; its tooltip keeps the full text.
+        self.hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         if data is not None:
             self.data_panel.set_override(f"Using {len(data.train_y):,} in-memory training images ({DISPLAY_NAMES.get(data.dataset, data.dataset)}) "
                                          "supplied at start-up")
         self._build_layout()
         self._build_menus()
         self._connect()
+        self.statusBar().showMessage("Ready. Follow the steps at the top: Data › Teacher › Student › Distil › Compare.")
         self.refresh_runs()
         if restore:
             self.restore_settings()
         self.update_actions()
-        self.statusBar().showMessage("Ready. Follow the steps at the top: Data › Teacher › Student › Distil › Compare.")
 
     # -- construction -------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -310,6 +312,7 @@ class QtMainWindow(QMainWindow):
         else:
             hint = NEXT_HINTS[current]
         self.hint_label.setText(hint)
+        self.hint_label.setToolTip(hint)
 
     def _dataset_maybe_changed(self) -> None:
         if self.data_override is None:

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QFileDialog, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox, QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget,
 )
 
 from ...core.events import Evaluation
@@ -118,10 +118,11 @@ class CurvesPanel(QWidget):
         controls.addSpacing(12)
         controls.addWidget(self.raw_box)
         controls.addWidget(self.log_box)
-        controls.addStretch(1)
         hint = QLabel("Hover for values · right-click a plot to export PNG, SVG or CSV")
         hint.setStyleSheet("color: #666;")
-        controls.addWidget(hint)
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a tip, not worth widening the window for
+        controls.addWidget(hint, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.loss_plot)
         splitter.addWidget(self.accuracy_plot)

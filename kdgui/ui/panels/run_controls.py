@@ -52,7 +52,7 @@ class RunControls(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setTextVisible(True)
-        self.progress.setMinimumWidth(280)
+        self.progress.setMinimumWidth(220)
         layout.addWidget(self.progress, 1)
         self.set_running(False)
 
