@@ -1,0 +1,63 @@
+"""Plots export PNG/SVG/CSV and show values on hover; ``kdgui --screenshot`` renders the window and exits."""
+
+import csv
+
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage
+
+from kdgui import app as kdgui_app
+from kdgui.ui.main_window import PANELS
+from kdgui.ui.widgets.plot_export import export_plot
+from ui_helpers import train
+
+
+@pytest.fixture
+def trained_window(qtbot, window):
+    train(qtbot, window, "teacher")
+    window.curves_panel.flush()
+    return window
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".csv"])
+def test_plots_export(trained_window, tmp_path, suffix):
+    path = export_plot(trained_window.curves_panel.accuracy_item, tmp_path / f"accuracy{suffix}")
+    assert path.is_file() and path.stat().st_size > 100
+    if suffix == ".csv":
+        rows = list(csv.reader(path.open()))
+        assert rows[0][:2] == ["teacher_x", "teacher_y"] and len(rows) == 1 + 8
+
+
+def test_the_plot_menu_offers_the_exports(trained_window):
+    texts = [a.text() for a in trained_window.curves_panel.loss_item.vb.menu.actions()]
+    assert {"Export PNG…", "Export SVG…", "Export CSV…"} <= set(texts)
+
+
+def test_hover_shows_the_values_under_the_mouse(qtbot, trained_window):
+    panel = trained_window.curves_panel
+    vb = panel.accuracy_item.vb
+    panel.accuracy_plot.resize(600, 300)
+    (x0, x1), (y0, y1) = vb.viewRange()
+    scene_pos = vb.mapViewToScene(QPointF((x0 + x1) / 2, (y0 + y1) / 2))
+    panel._hovered("accuracy", scene_pos)
+    _, line, text, _ = panel._hover["accuracy"]
+    assert text.isVisible() and line.isVisible()
+    assert "teacher: val" in text.textItem.toPlainText() and "test" in text.textItem.toPlainText()
+
+
+def test_screenshot_renders_the_window_with_a_panel_in_front(qtbot, trained_window, tmp_path):
+    for panel in ("runs", "distillation"):
+        path = kdgui_app.take_screenshot(trained_window, tmp_path / f"{panel}.png", panel)
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == kdgui_app.SCREENSHOT_SIZE
+    assert trained_window.docks["distillation"].visibleRegion().isEmpty() is False
+
+
+def test_the_screenshot_command_shows_saved_runs(qtbot, trained_window, tmp_path, capsys):
+    path = tmp_path / "main.png"
+    assert kdgui_app.main(["--screenshot", str(path), "--panel", "curves"]) == 0
+    assert QImage(str(path)).width() == kdgui_app.SCREENSHOT_SIZE[0]
+    assert "saved" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        kdgui_app.main(["--screenshot", str(path), "--panel", "nonsense"])
+    assert set(PANELS) == {"data", "networks", "training", "distillation", "runs", "curves"}
