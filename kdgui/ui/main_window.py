@@ -424,7 +424,8 @@ class QtMainWindow(QMainWindow):
     def _on_finished(self, event: Finished) -> None:
         self.live.outcome = "finished"
         self.run_controls.show_message(f"{self.live.title}: finished in {format_seconds(event.seconds)}", 1.0)
-        self.statusBar().showMessage(f"{self.live.title} finished: validation {event.val_acc:.2%}, test {event.test_acc:.2%} "
+        kept = f" (weights of epoch {event.epoch}, the best on validation)" if self.live.job.train.keep_best and event.epoch else ""
+        self.statusBar().showMessage(f"{self.live.title} finished: validation {event.val_acc:.2%}, test {event.test_acc:.2%}{kept} "
                                      f"in {format_seconds(event.seconds)}")
 
     def _on_cancelled(self, event: Cancelled) -> None:

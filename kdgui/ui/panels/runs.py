@@ -27,7 +27,8 @@ def describe_job(run: Run) -> str:
         f"Data: {job.dataset}{', standardised' if job.standardize else ''}, "
         f"{'all training images' if t.train_limit is None else f'first {t.train_limit:,} training images'}",
         f"Training: {t.epochs} epochs, learning rate {t.lr:g}, batch {t.batch_size}, seed {t.seed}, "
-        f"evaluated every {t.eval_every or 'epoch end'}{' batches' if t.eval_every else ''}, device {t.device}",
+        f"evaluated every {t.eval_every or 'epoch end'}{' batches' if t.eval_every else ''}, device {t.device}"
+        + (", keeps the best epoch on validation" if t.keep_best else ""),
     ]
     if job.distill is not None:
         d = job.distill
@@ -38,7 +39,8 @@ def describe_job(run: Run) -> str:
     if s.get("error"):
         lines.append(f"<span style='color:#b71c1c'>Error: {s['error']}</span>")
     if s.get("seconds") is not None:
-        lines.append(f"Trained for {s['seconds']:.0f} s ({s.get('steps', '?')} steps) on {s.get('device', '?')}")
+        lines.append(f"Trained for {s['seconds']:.0f} s ({s.get('steps', '?')} steps) on {s.get('device', '?')}"
+                     + (f"; accuracies and weights are from epoch {s['epoch']}" if s.get("epoch") else ""))
     lines.append(f"Folder: <tt>{run.path}</tt>")
     return "<br>".join(lines)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
+    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from ...core.config import SEED_DISTILL_TRAIN, SEED_STUDENT_TRAIN, SEED_TEACHER_TRAIN, TrainConfig
@@ -126,11 +126,16 @@ class TrainingPanel(QWidget):
         for name, description in available_devices():
             self.device_combo.addItem(description, name)
         self.device_combo.setToolTip("Where the networks train. Lists the CPU and every CUDA or MPS device PyTorch sees.")
+        self.keep_best_box = QCheckBox("Keep the epoch with the best validation accuracy")
+        self.keep_best_box.setChecked(SEED_TEACHER_TRAIN.keep_best)
+        self.keep_best_box.setToolTip("At the end, go back to the epoch-end weights that scored best on the validation set\n"
+                                      "(never the test set), as the seed did by stopping at about 20 epochs.")
         common = QGroupBox("All stages")
         common_form = QFormLayout(common)
         common_form.addRow("Training set", self.size_combo)
         common_form.addRow("Seed", self.seed)
         common_form.addRow("Device", self.device_combo)
+        common_form.addRow(self.keep_best_box)
 
         self.problem_label = ProblemLabel()
         layout = QVBoxLayout(self)
@@ -141,6 +146,7 @@ class TrainingPanel(QWidget):
         self.size_combo.currentIndexChanged.connect(self._update)
         self.seed.valueChanged.connect(self._update)
         self.device_combo.currentIndexChanged.connect(self._update)
+        self.keep_best_box.toggled.connect(self._update)
         self.select_stage("teacher")
 
     def stage(self) -> str:
@@ -187,7 +193,7 @@ class TrainingPanel(QWidget):
         try:
             return TrainConfig(epochs=form.epochs.value(), lr=float(form.lr.value()), batch_size=form.batch_size.value(),
                                seed=self.seed.value(), eval_every=form.eval_every.value(), device=self.device(),
-                               train_limit=self.train_limit())
+                               train_limit=self.train_limit(), keep_best=self.keep_best_box.isChecked())
         except ConfigError:
             return None
 
@@ -200,8 +206,9 @@ class TrainingPanel(QWidget):
             images = min(config.train_limit or MNIST_TRAIN_IMAGES, MNIST_TRAIN_IMAGES)
             batches = math.ceil(images / config.batch_size)
             when = f"every {config.eval_every} batches and at each epoch end" if config.eval_every else "at each epoch end"
+            kept = " The best epoch on validation is kept." if config.keep_best else " The last epoch is kept."
             self.steps_label.setText(f"{STAGE_TITLES[stage]}: {batches:,} batches per epoch × {config.epochs} epochs = "
-                                     f"{batches * config.epochs:,} steps; accuracy measured {when}.")
+                                     f"{batches * config.epochs:,} steps; accuracy measured {when}.{kept}")
         self.problem_label.show_problems(self.problems())
         self.changed.emit()
 
@@ -211,7 +218,7 @@ class TrainingPanel(QWidget):
             form = self.forms[stage]
             stages[stage] = {k: getattr(form, k).value() for k in ("epochs", "lr", "batch_size", "eval_every")}
         return {"stages": stages, "train_limit": self.train_limit(), "seed": self.seed.value(), "device": self.device(),
-                "stage": self.stage()}
+                "keep_best": self.keep_best_box.isChecked(), "stage": self.stage()}
 
     def restore(self, state: dict[str, Any]) -> None:
         for stage, values in (state.get("stages") or {}).items():
@@ -226,6 +233,8 @@ class TrainingPanel(QWidget):
             self.seed.setValue(state["seed"])
         if state.get("device"):
             self.set_device(state["device"])
+        if isinstance(state.get("keep_best"), bool):
+            self.keep_best_box.setChecked(state["keep_best"])
         if state.get("stage") in STAGES:
             self.select_stage(state["stage"])
 
@@ -235,6 +244,7 @@ class TrainingPanel(QWidget):
         self.seed.setValue(config.seed)
         self.set_train_limit(config.train_limit)
         self.set_device(config.device)
+        self.keep_best_box.setChecked(config.keep_best)
         self.select_stage(stage)
 
 
