@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_experiments  # imported late: it reuses this module's option helpers
 
     cli_experiments.add_parsers(sub)
+    from . import cli_ship
+
+    cli_ship.add_parsers(sub)
     return parser
 
 
@@ -230,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "bundle":
             return cli_bundle.run(args, store)
+        if args.command in ("export", "report"):
+            from . import cli_ship
+
+            return cli_ship.run(args, store)
         if args.command in ("sweep", "study"):
             from . import cli_experiments
 
