@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -220,9 +222,16 @@ def reproduce(args: argparse.Namespace, store: RunStore) -> dict[str, dict[str, 
     return results
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    # `kill` or a logout: stop like Ctrl-C, so the partial run is saved and marked stopped, not left "running".
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         store = RunStore(args.runs_dir)
         if args.command == "runs":

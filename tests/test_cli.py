@@ -253,3 +253,33 @@ def test_reproduce_on_mnist(capsys, tmp_path, mnist_dir):
             assert 0.0 <= result[field] <= 1.0
     assert results["teacher"]["test_acc"] > 0.5
     assert "Distilled student" in out
+
+
+def test_sigterm_stops_a_run_and_keeps_it_marked_stopped(tmp_path, mnist_dir):
+    """`kill` on a training run: exit 130, and the run on disk is stopped with weights, not left 'running'."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs = tmp_path / "runs"
+    env = {**os.environ, "KDGUI_RUNS_DIR": str(runs), "KDGUI_DATA_DIR": str(mnist_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kdgui.cli", "train-student", "--limit", "2000", "--epochs", "1000", "--quiet"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        # Wait until training has written its first loss record, so the signal lands inside the loop.
+        while not any(p.stat().st_size for p in runs.glob("*/metrics.jsonl")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "training did not start within 60 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    (run,) = RunStore(runs).list()
+    assert run.status == "stopped" and run.has_weights
