@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import LOSSES, STUDENT_SPEC, DistillConfig, Job, NetSpec, TrainConfig
+from .config import LOSSES, SEED_DISTILL_TRAIN, STUDENT_SPEC, DistillConfig, Job, NetSpec, TrainConfig
 from .data import Splits, load_splits
 from .errors import ConfigError, RunError
 from .events import Progress
@@ -53,6 +53,7 @@ class SweepConfig:
     student: NetSpec = STUDENT_SPEC
     eval_every: int = 0  # also evaluate every N batches; epoch ends are always evaluated
     train_limit: int | None = None
+    keep_best: bool = SEED_DISTILL_TRAIN.keep_best  # report each student at its best-validation epoch, like execute
     device: str = "auto"
     student_run: str | None = "latest"  # the student-from-labels reference line: a run id, "latest" or None
     name: str = ""
@@ -94,7 +95,7 @@ class SweepConfig:
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(
             epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, seed=seed, eval_every=self.eval_every,
-            device=self.device, train_limit=self.train_limit,
+            device=self.device, train_limit=self.train_limit, keep_best=self.keep_best,
         )
 
     def student_job(self, temperature: float, seed: int, dataset: str = "mnist", standardize: bool = False) -> Job:
@@ -165,6 +166,8 @@ class SweepEvaluation:
 
 @dataclass(frozen=True)
 class SweepFinished:
+    """The table: each student at its kept epoch (the best on validation with keep_best, else the last)."""
+
     sweep_id: str
     points: tuple[TemperaturePoint, ...]
     val_acc: tuple[float, ...]  # per student
@@ -172,6 +175,7 @@ class SweepFinished:
     seconds: float
     teacher_seconds: float  # of which computing the teacher's logits
     path: str
+    epochs: tuple[int, ...] = ()  # per student: the epoch whose accuracies are reported
 
 
 @dataclass(frozen=True)
@@ -404,15 +408,30 @@ def run_sweep(
     paused = 0.0
     step = 0
     last: SweepEvaluation | None = None
+    # Per student, the epoch-end accuracies reported in the table: the best on validation (execute's
+    # keep_best, strictly better replaces) or simply the last.
+    kept_val: list[float] = []
+    kept_test: list[float] = []
+    kept_epoch: list[int] = []
 
     def elapsed() -> float:
         return time.perf_counter() - started - paused
 
+    def keep(evaluation: SweepEvaluation) -> None:
+        if not kept_val:
+            kept_val.extend(evaluation.val_acc)
+            kept_test.extend(evaluation.test_acc)
+            kept_epoch.extend([round(evaluation.epoch)] * len(evaluation.val_acc))
+            return
+        for k, (val, test) in enumerate(zip(evaluation.val_acc, evaluation.test_acc)):
+            if not config.keep_best or val > kept_val[k]:
+                kept_val[k], kept_test[k], kept_epoch[k] = val, test, round(evaluation.epoch)
+
     def save(status: str | None = None, **fields: Any) -> None:
-        if last is not None:
-            record["table"] = [dataclasses.asdict(p) for p in last.by_temperature()]
-            for entry, val, test in zip(record["students"], last.val_acc, last.test_acc):
-                entry.update(val_acc=val, test_acc=test)
+        if kept_val:
+            record["table"] = [dataclasses.asdict(p) for p in summarize(temps_per_student, kept_val, kept_test)]
+            for entry, val, test, epoch in zip(record["students"], kept_val, kept_test, kept_epoch):
+                entry.update(val_acc=val, test_acc=test, epoch=epoch)
         if status is None:
             record.update(fields)
         else:
@@ -455,6 +474,7 @@ def run_sweep(
                 "val_acc": list(last.val_acc), "test_acc": list(last.test_acc),
             })
             if epoch_end:
+                keep(last)
                 save()
             return last
 
@@ -487,10 +507,12 @@ def run_sweep(
                 if config.eval_every and step % config.eval_every == 0 and b + 1 < batches:
                     yield evaluation(epoch_end=False)
             yield evaluation(epoch_end=True)
-        assert last is not None
         seconds = elapsed()
         save("finished")
-        yield SweepFinished(record["id"], last.by_temperature(), last.val_acc, last.test_acc, seconds, teacher_seconds, str(path))
+        yield SweepFinished(
+            record["id"], summarize(temps_per_student, kept_val, kept_test), tuple(kept_val), tuple(kept_test), seconds,
+            teacher_seconds, str(path), tuple(kept_epoch),
+        )
     except (GeneratorExit, KeyboardInterrupt):
         # Closed by the consumer or interrupted from the terminal: keep what was measured so far.
         if record["status"] == "running":

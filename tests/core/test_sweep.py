@@ -72,7 +72,7 @@ def sweep(config, store, data, token=None):
 
 @pytest.mark.parametrize("loss, alpha", [("soft_mse", 1.0), ("hinton", 0.7)])
 def test_each_sweep_student_ends_with_the_weights_of_its_solo_run(store, data, teacher, loss, alpha):
-    config = sweep_config(teacher, loss=loss, alpha=alpha)
+    config = sweep_config(teacher, loss=loss, alpha=alpha, keep_best=False)  # the solo runs save their last weights
     events, students = sweep(config, store, data)
     finished = events[-1]
     assert isinstance(finished, SweepFinished)
@@ -162,7 +162,7 @@ def test_the_teacher_labels_the_transfer_set_once_for_all_students_and_sweeps(st
 
 
 def test_evaluations_carry_every_students_accuracy_at_each_point(store, data, teacher):
-    config = sweep_config(teacher, eval_every=4)  # 10 batches an epoch
+    config = sweep_config(teacher, eval_every=4, keep_best=False)  # 10 batches an epoch
     events, _ = sweep(config, store, data)
     evals = [e for e in events if isinstance(e, SweepEvaluation)]
     assert [e.step for e in evals] == [4, 8, 10, 12, 16, 20]  # every 4th step overall, as execute does
@@ -179,6 +179,25 @@ def test_evaluations_carry_every_students_accuracy_at_each_point(store, data, te
         assert p.test_min == min(mine) and p.test_max == max(mine)
         assert p.test_std == pytest.approx(abs(mine[0] - mine[1]) / 2**0.5)
     assert events[-1].points == points
+
+
+def test_keep_best_reports_each_student_at_the_epoch_its_solo_run_keeps(store, data, teacher):
+    config = sweep_config(teacher, epochs=4, lr=3e-2)
+    assert config.keep_best  # the seed presets' default
+    events, _ = sweep(config, store, data)
+    finished = events[-1]
+    ends = [e for e in events if isinstance(e, SweepEvaluation) and e.epoch_end]
+    for k in range(4):
+        best = max(range(4), key=lambda i: (ends[i].val_acc[k], -i))  # the first epoch with the highest accuracy
+        assert finished.epochs[k] == best + 1
+        assert (finished.val_acc[k], finished.test_acc[k]) == (ends[best].val_acc[k], ends[best].test_acc[k])
+    assert finished.epochs != (4, 4, 4, 4)  # else this test could not tell best from last
+    solo = run_to_end(execute(config.student_job(*config.students[2]), store, data=data))
+    assert solo.epoch == finished.epochs[2]
+    assert solo.test_acc == pytest.approx(finished.test_acc[2], abs=1e-6)
+    last_events, _ = sweep(dataclasses.replace(config, keep_best=False), store, data)
+    assert last_events[-1].epochs == (4, 4, 4, 4)
+    assert last_events[-1].test_acc == ends[-1].test_acc
 
 
 def test_reference_lines_are_the_teacher_and_the_newest_matching_student(store, data, teacher):
@@ -259,4 +278,5 @@ def test_student_job_is_the_matching_solo_distillation():
     job = sweep_config("t1", loss="hinton", alpha=0.5).student_job(5.0, 1, standardize=True)
     assert job.kind == "distilled" and job.teacher_run == "t1" and job.standardize
     assert job.distill == DistillConfig(temperature=5.0, alpha=0.5, loss="hinton", transfer="train")
+    assert job.train.keep_best
     assert (job.train.seed, job.train.epochs, job.train.lr, job.train.batch_size) == (1, 2, 1e-2, 40)
