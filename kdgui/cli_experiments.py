@@ -40,6 +40,8 @@ def _distill_options(parser: argparse.ArgumentParser, eval_every: int, eval_help
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--eval-every", type=int, default=eval_every, help=eval_help)
     g.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
+    g.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=t.keep_best,
+                   help="report each student at its epoch-end best on validation rather than the last epoch (default: on)")
     g.add_argument("--hidden", type=_ints, default=C.STUDENT_SPEC.hidden, help="student hidden layer widths, comma-separated (default 50)")
     g.add_argument("--activation", default="relu", choices=C.ACTIVATIONS, help="student activation (default relu)")
     g.add_argument("--name", default="", help="a name for the result, shown in the app")
@@ -103,8 +105,8 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
     config = SweepConfig(
         teacher_run=_teacher_id(store, args.teacher), temperatures=args.temperatures, seeds=args.seeds, seed=args.seed,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, loss=args.loss, alpha=args.alpha,
-        student=_student_spec(args), eval_every=args.eval_every, train_limit=args.limit, device=args.device,
-        student_run=reference, name=args.name,
+        student=_student_spec(args), eval_every=args.eval_every, train_limit=args.limit, keep_best=args.keep_best,
+        device=args.device, student_run=reference, name=args.name,
     )
     bar = None
     result: dict[str, Any] = {}
@@ -129,14 +131,19 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
                 result.update(
                     seconds=round(event.seconds, 2), teacher_seconds=round(event.teacher_seconds, 2), path=event.path,
                     table=[dataclasses.asdict(p) for p in event.points],
-                    students=[{"temperature": t, "seed": s, "val_acc": v, "test_acc": a}
-                              for (t, s), v, a in zip(config.students, event.val_acc, event.test_acc)],
+                    students=[{"temperature": t, "seed": s, "val_acc": v, "test_acc": a, "epoch": e}
+                              for (t, s), v, a, e in zip(config.students, event.val_acc, event.test_acc, event.epochs)],
                     references=[dataclasses.asdict(r) for r in references],
                 )
                 if bar is not None:
                     bar.close()
                     bar = None
                 print(format_sweep_table(event.points, references))
+                if config.keep_best:
+                    epochs = ", ".join(f"T={t:g}: {e}" for (t, _), e in zip(config.students, event.epochs))
+                    print("each student at its best epoch on validation" + (f" ({epochs})" if config.seeds == 1 else ""))
+                else:
+                    print(f"each student at its last epoch ({config.epochs})")
                 print(f"{len(event.val_acc)} students in {event.seconds:.1f} s (teacher logits {event.teacher_seconds:.1f} s); "
                       f"saved to {event.path}")
             elif isinstance(event, SweepCancelled):
@@ -153,7 +160,7 @@ def study_command(args: argparse.Namespace, store: RunStore) -> int:
         study=args.study, teacher_run=_teacher_id(store, args.teacher), classes=args.classes or (),
         temperature=args.temperature, alpha=args.alpha, loss=args.loss, epochs=args.epochs, lr=args.lr,
         batch_size=args.batch_size, seed=args.seed, eval_every=args.eval_every, train_limit=args.limit,
-        device=args.device, jitter_pixels=args.jitter, student=_student_spec(args), name=args.name,
+        keep_best=args.keep_best, device=args.device, jitter_pixels=args.jitter, student=_student_spec(args), name=args.name,
     )
     bar = None
     result: dict[str, Any] = {"study": args.study}

@@ -51,6 +51,7 @@ class StudyConfig:
     seed: int = 0
     eval_every: int = SEED_DISTILL_TRAIN.eval_every
     train_limit: int | None = None
+    keep_best: bool = SEED_DISTILL_TRAIN.keep_best  # analyse the epoch-end weights best on validation, like distill
     device: str = "auto"
     jitter_pixels: int = 2
     student: NetSpec = STUDENT_SPEC
@@ -87,7 +88,8 @@ class StudyConfig:
 
     def job(self, dataset: str = "mnist", standardize: bool = False) -> Job:
         train = TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, seed=self.seed,
-                            eval_every=self.eval_every, device=self.device, train_limit=self.train_limit)
+                            eval_every=self.eval_every, device=self.device, train_limit=self.train_limit,
+                            keep_best=self.keep_best)
         return Job("distilled", self.student, train, self.distill_config(), dataset=dataset, teacher_run=self.teacher_run,
                    name=self.name or f"study: {self.describe()}", standardize=standardize)
 
@@ -239,11 +241,15 @@ def _references_text(refs: Sequence[Reference]) -> str:
     return "; ".join(f"{r.label} {r.test_acc:.2%}" for r in refs)
 
 
-def _leave_out_words(config: StudyConfig, shift: BiasShift, transfer_size: int) -> str:
+def _kept(config: StudyConfig, finished: Finished) -> str:
+    return f"epoch {finished.epoch}, best on validation" if config.keep_best else f"last epoch, {finished.epoch}"
+
+
+def _leave_out_words(config: StudyConfig, shift: BiasShift, transfer_size: int, kept: str) -> str:
     digits = _and(config.classes)
     n = shift.test_count
     text = (
-        f"Without any {digits} in the transfer set ({transfer_size} images), the student makes "
+        f"Without any {digits} in the transfer set ({transfer_size} images), the student ({kept}) makes "
         f"{shift.test_errors_before} test errors ({shift.test_errors_before / n:.2%}), {shift.class_errors_before} of them "
         f"on the {shift.class_count} test {digits}. Adding {shift.shift:.2f} to the output bias chosen on validation "
         f"({shift.val_acc_before:.2%} -> {shift.val_acc_after:.2%}) leaves {shift.test_errors_after} errors, "
@@ -258,12 +264,12 @@ def _leave_out_words(config: StudyConfig, shift: BiasShift, transfer_size: int) 
     return text
 
 
-def _only_classes_words(config: StudyConfig, shift: BiasShift, transfer_size: int) -> str:
+def _only_classes_words(config: StudyConfig, shift: BiasShift, transfer_size: int, kept: str) -> str:
     digits = _and(config.classes)
     n = shift.test_count
     verb = "Lowering" if shift.shift <= 0 else "Raising"
     text = (
-        f"Learning from only {digits} ({transfer_size} images), the student gets {shift.test_errors_before / n:.1%} of the "
+        f"Learning from only {digits} ({transfer_size} images), the student ({kept}) gets {shift.test_errors_before / n:.1%} of the "
         f"test set wrong ({shift.test_errors_before} errors, {shift.class_errors_before} of them on {digits}). {verb} the "
         f"biases of {_and(config.classes, '')} by {abs(shift.shift):.2f} (chosen on validation: {shift.val_acc_before:.2%} -> "
         f"{shift.val_acc_after:.2%}) brings the test error to {shift.test_errors_after / n:.1%}."
@@ -367,7 +373,9 @@ def _analyse(
     points: list[tuple[int, float]],
 ) -> tuple[str, dict[str, Any]]:
     """The study's result in words and numbers, from the finished run."""
-    base = {"run_id": finished.run_id, "val_acc": finished.val_acc, "test_acc": finished.test_acc}
+    base = {"run_id": finished.run_id, "val_acc": finished.val_acc, "test_acc": finished.test_acc,
+            "epoch": finished.epoch, "keep_best": config.keep_best}
+    kept = _kept(config, finished)
     if config.study in ("leave-out", "only-classes"):
         model = store.get(finished.run_id).load_model(device)
         val_x, val_y = data.val_x.to(device), data.val_y.to(device)
@@ -376,21 +384,21 @@ def _analyse(
         train = data.limit_train(config.train_limit)
         transfer_size = len(keep_classes(train.train_x, train.train_y, config.leave_out)[1])
         words = _leave_out_words if config.study == "leave-out" else _only_classes_words
-        return words(config, report, transfer_size), {**base, **_shift_result(config, report, transfer_size)}
+        return words(config, report, transfer_size, kept), {**base, **_shift_result(config, report, transfer_size)}
     test_errors = round((1 - finished.test_acc) * len(data.test_y))
     if config.study == "noise":
         best_step, best_acc = max(points, key=lambda p: (p[1], -p[0]))
-        steps = points[-1][0]
+        steps, final_acc = points[-1]
         summary = (
-            f"Taught only the teacher's answers on uniform random noise, the student reached {finished.test_acc:.2%} test "
-            f"accuracy after {steps} iterations (best {best_acc:.2%} at iteration {best_step}); the seed experiment "
-            f"reached about {SEED_NOISE_ACC:.0%}."
+            f"Taught only the teacher's answers on uniform random noise, the student reached {final_acc:.2%} test "
+            f"accuracy after {steps} iterations (highest {best_acc:.2%}, at iteration {best_step}; the kept weights, "
+            f"{kept}, score {finished.test_acc:.2%}); the seed experiment reached about {SEED_NOISE_ACC:.0%}."
         )
         return summary, {**base, "points": [list(p) for p in points], "iterations": steps, "best_test_acc": best_acc,
                          "best_step": best_step, "test_errors": test_errors, "seed_reference_acc": SEED_NOISE_ACC}
     summary = (
         f"Taught on training images shifted by up to {config.jitter_pixels} pixels (new shifts every batch), the student "
-        f"reached {finished.test_acc:.2%} test accuracy ({test_errors} errors), {finished.val_acc:.2%} on validation."
+        f"reached {finished.test_acc:.2%} test accuracy ({test_errors} errors; {kept}), {finished.val_acc:.2%} on validation."
     )
     return summary, {**base, "jitter_pixels": config.jitter_pixels, "test_errors": test_errors,
                      "points": [list(p) for p in points]}

@@ -203,6 +203,9 @@ def test_a_study_streams_training_events_between_its_own(store, data, teacher):
     (record,) = list_experiments(store, "study")
     assert record["status"] == "finished" and record["study"] == "leave-out" and record["run_id"] == events[-1].run_id
     assert record["summary"] == events[-1].summary and record["result"]["shift"] == events[-1].result["shift"]
+    kept = store.get(events[-1].run_id).summary
+    assert record["result"]["epoch"] == kept["epoch"] and record["result"]["test_acc"] == kept["test_acc"]
+    assert f"epoch {kept['epoch']}, best on validation" in record["summary"]
     assert store.scan()[1] == []
 
 
