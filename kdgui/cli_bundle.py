@@ -35,7 +35,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def _command(args: argparse.Namespace) -> str:
     """The bundle command as given, rebuilt from its options (recorded in bundled.json)."""
     words = ["kdgui-cli", "bundle"]
-    for option in ("from_json", "teacher", "student", "distilled", "out", "data_dir"):
+    for option in ("from_json", "teacher", "student", "distilled", "out", "data_dir", "runs_dir"):
         value = getattr(args, option)
         if value:
             words += [f"--{option.replace('_', '-')}", value]
