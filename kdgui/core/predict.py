@@ -77,7 +77,8 @@ class Predictor:
 
     def predict(self, pixels: torch.Tensor) -> Prediction:
         """Logits of every model for one [784] input (as :func:`preprocess` returns)."""
-        x = torch.as_tensor(pixels, dtype=torch.float32).reshape(1, IMAGE_PIXELS)
+        # A copy, so the Prediction keeps the input it answered even if the caller reuses its buffer.
+        x = torch.as_tensor(pixels, dtype=torch.float32).reshape(1, IMAGE_PIXELS).clone()
         # inference_mode skips autograd bookkeeping: the stroke-to-answer path stays well under a millisecond.
         with torch.inference_mode():
             logits = {}

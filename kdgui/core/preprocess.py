@@ -16,8 +16,8 @@ FRAME = 28  # MNIST images are 28x28
 FIT = 20  # MNIST scaled each digit so its longer side fits a 20x20 box, keeping the aspect ratio
 # Centre of mass target, in pixel-index coordinates (pixel (r, c) sits at (r, c), so a 28-pixel frame spans
 # 0..27 and its geometric centre is 13.5). MNIST's own digits have their centre of mass at (14.0, 14.0) with a
-# spread of 0.29 px (measured on the 60,000 training images): the whole-pixel shift MNIST used lands half a
-# pixel past the geometric centre, and the networks learnt that placement, so we copy it rather than 13.5.
+# spread of 0.29 px (measured on the seed split's 50,000 training images), half a pixel past the geometric
+# centre; the networks learnt that placement, so we copy it rather than 13.5.
 CENTRE = 14.0
 INK_LEVEL = 0.1  # pixels at least this bright (of 1) are ink when finding the bounding box; fainter is smudge
 MIN_EXTENT_FRACTION = 0.1  # ink spanning less than a tenth of the canvas is a dot or a tap, not a digit ...

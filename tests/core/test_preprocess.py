@@ -166,3 +166,46 @@ def test_an_mnist_made_digit_passes_through_unchanged_up_to_a_whole_pixel_shift(
     top, left = int(nz[:, 0].min()), int(nz[:, 1].min())
     assert torch.allclose(out[top : top + 20, left : left + 13], patch, atol=1e-6)
     assert float(out.sum()) == pytest.approx(float(patch.sum()), rel=1e-6)
+
+
+def digits_on_a_canvas(images: torch.Tensor, seed: int = 0, size: int = SIZE):
+    """Each 28x28 digit scaled by a random factor in [3, 10] (bilinear) and put at a random place on a canvas.
+
+    The scaled digit's blank margin is dropped first (a 10x digit is a 280-px square, but its ink is about 200
+    px), so that even the largest digits can sit off-centre on the app's 280x280 canvas.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for image in images:
+        factor = 3 + 7 * float(torch.rand((), generator=g))
+        side = round(28 * factor)
+        big = torch.nn.functional.interpolate(image.view(1, 1, 28, 28), size=(side, side), mode="bilinear")[0, 0]
+        rows, cols = torch.nonzero(big.amax(1) > 0).flatten(), torch.nonzero(big.amax(0) > 0).flatten()
+        big = big[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        top = int(torch.randint(0, size - big.shape[0] + 1, (), generator=g))
+        left = int(torch.randint(0, size - big.shape[1] + 1, (), generator=g))
+        canvas = torch.zeros(size, size)
+        canvas[top : top + big.shape[0], left : left + big.shape[1]] = big
+        yield canvas
+
+
+def test_mnist_digits_drawn_3x_to_10x_anywhere_on_the_canvas_keep_the_teachers_accuracy(mnist_dir):
+    """Issue item 5: through the canvas path the bundled teacher stays within 1 point of its 28x28 accuracy."""
+    from kdgui.core.bundled import load_bundled_model
+    from kdgui.core.data import load_splits
+    from kdgui.core.training import predict_logits
+
+    teacher = load_bundled_model("teacher").model
+    data = load_splits("mnist", mnist_dir)
+    pick = torch.randperm(len(data.test_y), generator=torch.Generator().manual_seed(0))[:2000]  # all writers
+    x, y = data.test_x[pick], data.test_y[pick]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # 2,000 small images: on a busy CPU, threads waiting on each other cost 20x
+    try:
+        drawn = [preprocess(canvas) for canvas in digits_on_a_canvas(x)]
+    finally:
+        torch.set_num_threads(threads)
+    assert all(d is not None for d in drawn)  # no real digit is mistaken for an empty canvas
+    original = float((predict_logits(teacher, x).argmax(1) == y).float().mean())
+    canvas_path = float((predict_logits(teacher, torch.stack(drawn)).argmax(1) == y).float().mean())
+    print(f"teacher on {len(y)} test digits: 28x28 {original:.2%}, canvas path {canvas_path:.2%}")
+    assert abs(canvas_path - original) <= 0.01
