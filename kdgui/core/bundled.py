@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import importlib.resources
 import json
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -89,9 +88,8 @@ def load_bundled_model(kind: str, folder: Any = None, info: dict[str, Any] | Non
     info = read_bundle_info(folder) if info is None else info
     entry = info["models"][kind]
     base = resource_folder() if folder is None else Path(folder)
-    with ExitStack() as stack:
-        # as_file gives a real path even when kdgui runs from a zip; torch.load reads it with weights_only=True.
-        path = stack.enter_context(importlib.resources.as_file(base / entry["file"]))
+    # as_file gives a real path even when kdgui runs from a zip; torch.load reads it with weights_only=True.
+    with importlib.resources.as_file(base / entry["file"]) as path:
         try:
             data = Path(path).read_bytes()
         except FileNotFoundError:
@@ -186,6 +184,7 @@ def write_bundle(
             "val_acc": summary.get("val_acc"),
             "test_acc": summary.get("test_acc"),
             "seconds": summary.get("seconds"),
+            "epoch": summary.get("epoch"),  # the epoch whose weights the run kept (the best on validation with keep_best)
             "device": summary.get("device"),
             # The shipped float16 weights, re-measured.
             "bundle_val_acc": val_acc,
