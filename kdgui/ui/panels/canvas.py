@@ -1,0 +1,232 @@
+"""Draw a digit and watch the teacher and the students answer live, with their soft targets at the shared T."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
+
+from ...core.errors import KdguiError
+from ...core.predict import NamedModel, Prediction, Predictor
+from ...core.preprocess import preprocess_detailed
+from ..temperature_model import TemperatureModel
+from ..widgets.drawing_canvas import DrawingCanvas
+from ..widgets.soft_target_bars import ROLE_LABELS, SoftTargetBars, role_colour
+from ..widgets.temperature_slider import TemperatureSlider
+
+LIVE_INTERVAL_MS = 60  # predictions while a stroke is drawn, at most this often: strokes stay smooth
+SOURCE_CHOICES = [("auto", "Your newest runs (bundled until you train)"), ("bundled", "Bundled models"),
+                  ("runs", "Your newest runs only")]
+
+
+class ModelAnswer(QWidget):
+    """One model's answer: its predicted digit, confidence, and soft-target bars."""
+
+    def __init__(self, role: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.title = QLabel(f"<b style='color:{role_colour(role)}'>■ {ROLE_LABELS.get(role, role)}</b>")
+        self.origin = QLabel()
+        self.origin.setStyleSheet("color: #666;")
+        self.origin.setWordWrap(True)
+        self.digit = QLabel("–")
+        font = QFont(self.digit.font())
+        font.setPointSize(28)
+        font.setBold(True)
+        self.digit.setFont(font)
+        self.digit.setMinimumWidth(40)
+        self.confidence = QLabel("")
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_widget.setFixedHeight(110)
+        self.bars = SoftTargetBars(self.plot_widget.getPlotItem(), [role])
+        head = QHBoxLayout()
+        head.addWidget(self.digit)
+        text = QVBoxLayout()
+        text.addWidget(self.title)
+        text.addWidget(self.confidence)
+        text.addWidget(self.origin)
+        head.addLayout(text, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(head)
+        layout.addWidget(self.plot_widget)
+
+    def show_answer(self, predicted: int | None, confidence: float | None, probabilities: np.ndarray | None) -> None:
+        self.digit.setText("–" if predicted is None else str(predicted))
+        self.confidence.setText("" if confidence is None else f"{confidence:.1%} sure at T = 1")
+        self.bars.set_probabilities({self.role: probabilities} if probabilities is not None else {})
+
+
+class CanvasPanel(QWidget):
+    """Canvas, what the network sees (28x28), and every model's answer; disagreements are called out."""
+
+    addToSoftTargets = Signal(object)  # the [784] tensor the networks saw
+    modelSourceChanged = Signal(str)
+
+    def __init__(self, temperature: TemperatureModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.temperature = temperature
+        self.predictor: Predictor | None = None
+        self.prediction: Prediction | None = None
+        self.canvas = DrawingCanvas()
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Clear the canvas (Esc or a right click)")
+        self.undo_button = QPushButton("Undo stroke")
+        self.undo_button.setToolTip("Take back the last stroke (Ctrl+Z)")
+        self.add_button = QPushButton("Add to soft targets")
+        self.add_button.setToolTip("Show this digit in the Soft targets tab beside the test digits")
+        self.add_button.setEnabled(False)
+        self.preview_view = pg.GraphicsLayoutWidget()
+        self.preview_view.setBackground("w")
+        self.preview_box = self.preview_view.addViewBox(lockAspect=True, enableMouse=False, invertY=True)
+        self.preview_image = pg.ImageItem(axisOrder="row-major")
+        self.preview_box.addItem(self.preview_image)
+        self.preview_view.setFixedSize(140, 140)
+        self.status = QLabel("Draw a digit on the canvas.")
+        self.status.setWordWrap(True)
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        self.verdict.setStyleSheet("font-size: 13pt; padding: 4px;")
+        self.source = QComboBox()
+        for key, text in SOURCE_CHOICES:
+            self.source.addItem(text, key)
+        self.source.setToolTip("Which networks answer: the bundled ones (trained with 'kdgui-cli reproduce') or your own")
+        self.slider = TemperatureSlider(temperature.temperature)
+        self.slider.setToolTip("The softmax temperature T, shared by every view")
+        self.answers = {role: ModelAnswer(role) for role in ("teacher", "student", "distilled")}
+        self.live_timer = QTimer(self)
+        self.live_timer.setSingleShot(True)
+        self.live_timer.setInterval(LIVE_INTERVAL_MS)
+
+        left = QVBoxLayout()
+        left.addWidget(self.canvas)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.clear_button)
+        buttons.addWidget(self.undo_button)
+        left.addLayout(buttons)
+        seen = QHBoxLayout()
+        seen.addWidget(self.preview_view)
+        caption = QLabel("What the networks see: 28x28, the ink's box scaled to 20 pixels, centre of mass in the middle "
+                         "(as MNIST was made).")
+        caption.setWordWrap(True)
+        caption.setStyleSheet("color: #555;")
+        seen.addWidget(caption, 1)
+        left.addLayout(seen)
+        left.addWidget(self.add_button)
+        left.addWidget(self.status)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Networks:"))
+        top.addWidget(self.source, 1)
+        right.addLayout(top)
+        t_row = QHBoxLayout()
+        t_row.addWidget(QLabel("Temperature T:"))
+        t_row.addWidget(self.slider, 1)
+        right.addLayout(t_row)
+        right.addWidget(self.verdict)
+        grid = QGridLayout()
+        for i, answer in enumerate(self.answers.values()):
+            grid.addWidget(answer, i, 0)
+        right.addLayout(grid)
+        right.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addLayout(right, 1)
+
+        self.canvas.strokeMoved.connect(self._stroke_moved)
+        self.canvas.strokeFinished.connect(self.update_prediction)
+        self.live_timer.timeout.connect(self.update_prediction)
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.add_button.clicked.connect(self._add_to_soft_targets)
+        self.slider.temperatureChanged.connect(self.temperature.setTemperature)
+        self.temperature.temperatureChanged.connect(self._temperature_changed)
+        self.source.currentIndexChanged.connect(lambda: self.modelSourceChanged.emit(self.source.currentData()))
+        self.update_prediction()
+
+    # -- models ----------------------------------------------------------------------------------------
+    def set_models(self, models: list[NamedModel]) -> None:
+        """The networks that answer; a kind without a model shows a dash."""
+        try:
+            self.predictor = Predictor(models) if models else None
+        except KdguiError as exc:
+            self.predictor = None
+            self.status.setText(str(exc))
+        by_key = {m.key: m for m in models}
+        for role, answer in self.answers.items():
+            m = by_key.get(role)
+            answer.origin.setText(m.label if m else "not available: train one, or choose the bundled models")
+            answer.setEnabled(m is not None)
+        self.update_prediction()
+
+    def set_models_error(self, message: str) -> None:
+        self.predictor = None
+        self.status.setText(message)
+        self.update_prediction()
+
+    # -- predicting ------------------------------------------------------------------------------------
+    def _stroke_moved(self) -> None:
+        if not self.live_timer.isActive():
+            self.live_timer.start()
+
+    def update_prediction(self) -> None:
+        """Preprocess the canvas and ask every model; an empty canvas gets no answer rather than a guess."""
+        self.live_timer.stop()
+        result = preprocess_detailed(self.canvas.ink_array()) if not self.canvas.is_empty() else None
+        pixels = result.pixels if result is not None else None
+        if pixels is None:
+            self.preview_image.clear()
+        else:
+            self.preview_image.setImage(pixels.reshape(28, 28).numpy(), levels=(0, 1), lut=_PAPER)
+            self.preview_box.autoRange(padding=0)
+        self.add_button.setEnabled(pixels is not None)
+        if pixels is None or self.predictor is None:
+            self.prediction = None
+            if self.predictor is None and pixels is not None:
+                self.status.setText("No networks to ask: train a teacher or choose the bundled models.")
+            else:
+                self.status.setText("Draw a digit on the canvas." if result is None else result.reason.capitalize() + ".")
+            self._show()
+            return
+        self.prediction = self.predictor.predict(pixels)
+        self.status.setText("")
+        self._show()
+
+    def _temperature_changed(self, t: float) -> None:
+        self.slider.setTemperature(t)
+        self._show()
+
+    def _show(self) -> None:
+        p = self.prediction
+        if p is None:
+            for answer in self.answers.values():
+                answer.show_answer(None, None, None)
+            self.verdict.setText("")
+            return
+        soft = p.probabilities(self.temperature.temperature)
+        sure = p.probabilities(1.0)
+        for role, answer in self.answers.items():
+            if role in p.logits:
+                answer.show_answer(p.classes[role], float(sure[role].max()), soft[role].numpy())
+            else:
+                answer.show_answer(None, None, None)
+        if p.disagree:
+            said = ", ".join(f"<span style='color:{role_colour(k)}'>{ROLE_LABELS.get(k, k)}</span> says <b>{c}</b>"
+                             for k, c in p.classes.items())
+            self.verdict.setText(f"They disagree: {said}.")
+            self.verdict.setStyleSheet("font-size: 13pt; padding: 4px; background: #fff3cd;")
+        else:
+            self.verdict.setText(f"All say <b>{p.agreed_class}</b>.")
+            self.verdict.setStyleSheet("font-size: 13pt; padding: 4px;")
+
+    def _add_to_soft_targets(self) -> None:
+        if self.prediction is not None:
+            self.addToSoftTargets.emit(self.prediction.pixels.clone())
+
+
+_PAPER = np.array([[255 - i] * 3 for i in range(256)], dtype=np.uint8)  # dark ink on white, like the canvas
