@@ -27,9 +27,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def leave_a_core_for_the_interface() -> int:
+    """Let torch use all CPU cores but one, so the GUI thread is not starved while a run trains; returns the count."""
+    import torch
+
+    threads = max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - 1))
+    torch.set_num_threads(threads)
+    return threads
+
+
+def prepare_engine() -> None:
+    """Do the engine's one-time work before the window shows, not in the worker while the interface runs.
+
+    Importing torchvision (the IDX reader) and the first optimiser step (lazy imports, kernel set-up) hold the
+    GIL for hundreds of milliseconds; done during the first run they froze the window that long.
+    """
+    import torch
+    import torchvision.datasets.mnist  # noqa: F401 - the import is the point
+
+    from .core.config import NetSpec
+    from .core.models import build_model
+
+    model = build_model(NetSpec(hidden=(4,)), seed=0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss = torch.nn.functional.cross_entropy(model(torch.rand(2, 784)), torch.tensor([0, 1]))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
 def create_application(argv: list[str]):  # noqa: ANN201 - QApplication, imported lazily
     from PySide6.QtWidgets import QApplication
 
+    leave_a_core_for_the_interface()
     app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -74,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KdguiError as exc:
         print(f"kdgui: error: {exc}", file=sys.stderr)
         return 2
+    if not args.screenshot:
+        prepare_engine()
     # A screenshot shows the defaults and the runs on disk, never this user's remembered layout, and saves nothing.
     window = QtMainWindow(store, restore=not args.screenshot)
     if args.screenshot:

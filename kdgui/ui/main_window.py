@@ -99,7 +99,8 @@ class QtMainWindow(QMainWindow):
         self.hint_label = QLabel()
         self.hint_label.setStyleSheet("color: #0d47a1; padding-left: 8px;")
         # The hint may be cut on a narrow window rather than force the window wide; its tooltip keeps the full text.
-        self.hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hint_label.setMinimumWidth(40)
+        self.hint_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         if data is not None:
             self.data_panel.set_override(f"Using {len(data.train_y):,} in-memory training images ({DISPLAY_NAMES.get(data.dataset, data.dataset)}) "
                                          "supplied at start-up")
@@ -359,7 +360,7 @@ class QtMainWindow(QMainWindow):
             self.banner.show_message(f"{exc}: training on the CPU instead.", "warning")
             job = dataclasses.replace(job, train=dataclasses.replace(job.train, device="cpu"))
         self.banner.hide()
-        self.save_settings()
+        QTimer.singleShot(0, self.save_settings)  # keep the config if the app dies; after the click is handled
         title = STAGE_TITLES[job.kind] if job.kind != "distilled" else f"Distil T={job.distill.temperature:g}"
         worker = QtTrainingWorker(job, self.store, data=self.data_override, data_dir=str(self.data_panel.data_dir()))
         worker.run_started.connect(self._on_started)
@@ -371,6 +372,8 @@ class QtMainWindow(QMainWindow):
         thread = start_in_thread(worker, self)
         self.live = LiveRun(job=job, title=title, token=worker.token, thread=thread, worker=worker)
         thread.finished.connect(self._on_thread_finished)
+        # Set the epoch axis now, while the worker loads data, so the first points do not also re-render the axes.
+        self.curves_panel.follow_live_run(job.train.epochs)
         self.run_controls.set_running(True, title)
         self.statusBar().showMessage(f"{title}: loading data…")
         self.update_actions()
@@ -402,7 +405,8 @@ class QtMainWindow(QMainWindow):
         colour = self.colours.setdefault(event.run_id, PALETTE[len(self.colours) % len(PALETTE)])
         self.curves_panel.add_run(event.run_id, event.label, colour, RunHistory())
         self.curves_panel.set_shown(event.run_id, True)
-        self.refresh_runs()
+        # Listing the runs again reads every run.json: a separate event, so the GUI can breathe in between.
+        QTimer.singleShot(0, self.refresh_runs)
         self.run_controls.show_message(f"{live.title}: started on {event.device}", 0.0)
         self.statusBar().showMessage(f"{live.title}: training {live.job.net.describe()} on {event.device} (run {event.run_id})")
         self.runStarted.emit(event.run_id)
@@ -450,6 +454,7 @@ class QtMainWindow(QMainWindow):
     def _on_thread_finished(self) -> None:
         live, self.live = self.live, None
         self.run_controls.set_running(False)
+        self.curves_panel.follow_live_run(None)
         self.curves_panel.flush()
         prefer = live.run_id if live.job.kind == "teacher" and live.outcome == "finished" else None
         self.refresh_runs(prefer_teacher=prefer)

@@ -71,7 +71,8 @@ class RunControls(QWidget):
         self.pause_button.setToolTip("Pause training (it waits between batches)" if running else "Nothing is training")
         if not running:
             self.stop_button.setToolTip("Nothing is training")
-            if self.progress.value() == 0:
+            if self.progress.value() <= 0:
+                self.progress.setValue(0)
                 self.progress.setFormat("Idle: choose a step above and press its button")
         else:
             self.stop_button.setToolTip("Stop training; the partial run is kept on disk, marked stopped")

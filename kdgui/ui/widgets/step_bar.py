@@ -39,11 +39,13 @@ class StepBar(QWidget):
             self.set_state(key, WAITING, "")
 
     def set_state(self, key: str, state: str, tooltip: str) -> None:
-        self.states[key] = state
         button = self.buttons[key]
+        button.setToolTip(tooltip)
+        if self.states.get(key) == state:
+            return  # restyling costs a re-polish; panels call this on every keystroke
+        self.states[key] = state
         number = list(self.buttons).index(key) + 1
         mark = "✓ " if state == DONE else f"{number} "
         button.setText(f"{mark}{self.titles[key]}")
         button.setStyleSheet(_STYLE[state])
-        button.setToolTip(tooltip)
         button.setAccessibleName(f"step {self.titles[key]}: {state}")
