@@ -1,0 +1,130 @@
+"""Responsiveness benchmark: a 10 ms heartbeat on the GUI thread while the worker trains the teacher for one epoch.
+
+Run: .venv/bin/python tests/benchmarks/bench_ui_latency.py [--limit N] [--data-dir DIR]
+Prints the p50/p99/max gap between heartbeats (ideal: 10 ms) with the live plots updating; target max < 50 ms.
+Exit status 0 when the target is met, 1 when not, 2 when the data is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_MAX_MS = 50.0
+HEARTBEAT_MS = 10
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, help="train on the first N images (default: all 50,000, one full epoch)")
+    parser.add_argument("--data-dir", help="folder with MNIST/raw (default: $KDGUI_DATA_DIR, else ../shared/datasets)")
+    parser.add_argument("--device", default="cpu", help="training device (default cpu)")
+    args = parser.parse_args()
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    repo = Path(__file__).resolve().parents[2]
+    data_dir = args.data_dir or os.environ.get("KDGUI_DATA_DIR") or str(repo.parent / "shared" / "datasets")
+    os.environ["KDGUI_DATA_DIR"] = data_dir
+    scratch = Path(tempfile.mkdtemp(prefix="kdgui-bench-"))
+    os.environ["KDGUI_RUNS_DIR"] = str(scratch / "runs")
+
+    from PySide6.QtCore import QSettings, Qt, QTimer
+
+    from kdgui.app import create_application, prepare_engine
+    from kdgui.core.runs import RunStore
+    from kdgui.ui.main_window import QtMainWindow
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
+    app = create_application([sys.argv[0]])
+    prepare_engine()  # as the app does before it shows its window
+    window = QtMainWindow(RunStore(), restore=False)
+    window.show()
+    if not window.data_panel.ready:
+        print(f"bench_ui_latency: MNIST not found under {data_dir}: give --data-dir", file=sys.stderr)
+        return 2
+    window.training_panel.forms["teacher"].epochs.setValue(1)
+    window.training_panel.set_train_limit(args.limit)
+    window.training_panel.device_combo.addItem(args.device, args.device)
+    window.training_panel.set_device(args.device)
+
+    gaps: list[float] = []
+    last = [0.0, 0.0]
+    progress_signals = [0]
+    outcome: list[str] = []
+    # (gap ms, seconds since start, GUI-thread CPU ms in the gap, the worker's last event before it): a gap with
+    # little GUI CPU was spent waiting (for the GIL or a CPU core), one with much was the GUI's own work.
+    worst: list[tuple[float, float, float, str]] = []
+    last_event = ["start"]
+
+    def beat() -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        if last[0]:
+            gap = (now - last[0]) * 1000
+            gaps.append(gap)
+            if gap > TARGET_MAX_MS:
+                worst.append((gap, now - t0, (cpu - last[1]) * 1000, last_event[0]))
+        last[0], last[1] = now, cpu
+
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.setInterval(HEARTBEAT_MS)
+    heartbeat.timeout.connect(beat)
+
+    def counted(*_: object) -> None:
+        progress_signals[0] += 1
+        last_event[0] = "progress"
+
+    def started(run_id: str) -> None:
+        last_event[0] = "started"
+        worker = window.live.worker
+        worker.progressed.connect(counted)
+        worker.evaluated.connect(lambda e: last_event.__setitem__(0, f"evaluation at epoch {e.epoch:.2f}"))
+
+    def ended(result: str, run_id: str) -> None:
+        outcome.append(result)
+        heartbeat.stop()
+        app.quit()
+
+    window.runStarted.connect(started)
+    window.runEnded.connect(ended)
+    settle = time.perf_counter() + 1.0  # a user clicks on a window that has painted and gone idle
+    while time.perf_counter() < settle:
+        app.processEvents()
+        time.sleep(0.01)
+    t0 = time.perf_counter()
+    heartbeat.start()
+    QTimer.singleShot(0, lambda: window.start_stage("teacher"))
+    app.exec()
+    seconds = time.perf_counter() - t0
+    window.close()
+
+    if not gaps or outcome != ["finished"]:
+        print(f"bench_ui_latency: the run did not finish ({outcome or 'no outcome'})", file=sys.stderr)
+        return 1
+    ordered = sorted(gaps)
+    p50, p99, longest = percentile(ordered, 0.50), percentile(ordered, 0.99), ordered[-1]
+    images = f"{args.limit:,}" if args.limit else "50,000"
+    print(f"teacher 784-1200-1200-10, 1 epoch on {images} images, {seconds:.1f} s, "
+          f"{progress_signals[0]} progress signals ({progress_signals[0] / seconds:.1f}/s)")
+    print(f"heartbeat every {HEARTBEAT_MS} ms, {len(gaps)} gaps: p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {longest:.1f} ms  "
+          f"(mean {statistics.fmean(gaps):.1f} ms)")
+    for gap, at, cpu, after in sorted(worst, reverse=True)[:5]:
+        print(f"  gap {gap:.0f} ms at {at:.1f} s ({cpu:.0f} ms of it GUI work), after {after}")
+    ok = ordered[-1] < TARGET_MAX_MS
+    print(f"target max gap < {TARGET_MAX_MS:.0f} ms: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
