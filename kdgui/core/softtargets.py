@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .config import NUM_CLASSES
@@ -10,16 +11,31 @@ from .losses import softmax_t
 SELECTION_MODES = ("class", "index", "random", "interesting")
 
 
-def entropy_bits(probabilities: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy in bits along the last axis (0 for one-hot, log2(10) = 3.32 for uniform)."""
+def softmax_np(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(z / T)`` in numpy, for the interface's slider path.
+
+    A slider step recomputes soft targets for a few dozen digits; numpy does that in microseconds, while torch's
+    thread pool can take milliseconds to wake on a busy machine (measured: 16 ms per tiny softmax under load).
+    """
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def entropy_bits(probabilities: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+    """Shannon entropy in bits along the last axis (0 for one-hot, log2(10) = 3.32 for uniform); torch or numpy."""
+    if isinstance(probabilities, np.ndarray):
+        return -(probabilities * np.log2(np.maximum(probabilities, 1e-12))).sum(-1)
     p = probabilities.clamp_min(1e-12)
     return -(probabilities * p.log2()).sum(-1)
 
 
-def ranked_wrong_classes(probabilities: torch.Tensor, true_class: int) -> list[tuple[int, float]]:
+def ranked_wrong_classes(probabilities: torch.Tensor | np.ndarray, true_class: int) -> list[tuple[int, float]]:
     """The classes other than ``true_class``, most probable first, with their probabilities."""
-    order = torch.argsort(probabilities, descending=True).tolist()
-    return [(c, float(probabilities[c])) for c in order if c != true_class]
+    values = np.asarray(probabilities, dtype=np.float64)
+    order = np.argsort(-values, kind="stable").tolist()
+    return [(c, float(values[c])) for c in order if c != true_class]
 
 
 def select_digits(
@@ -62,13 +78,13 @@ def select_digits(
     return torch.argsort(key)[:count].tolist()
 
 
-def class_similarity(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+def class_similarity(logits: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray, temperature: float) -> torch.Tensor:
     """[10, 10]: row c is the model's average soft target over the digits whose true class is c."""
-    probabilities = softmax_t(logits, temperature)
-    matrix = torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=probabilities.dtype)
-    matrix.index_add_(0, labels.cpu(), probabilities.cpu())
-    counts = torch.bincount(labels.cpu(), minlength=NUM_CLASSES).clamp_min(1).to(matrix.dtype)
-    return matrix / counts[:, None]
+    probabilities = softmax_np(np.asarray(logits), temperature)
+    labels = np.asarray(labels)
+    matrix = np.eye(NUM_CLASSES)[labels].T @ probabilities  # one-hot rows: sums per true class in one product
+    counts = np.maximum(np.bincount(labels, minlength=NUM_CLASSES), 1)
+    return torch.from_numpy(matrix / counts[:, None])
 
 
 def most_similar_pairs(matrix: torch.Tensor, top: int = 5) -> list[tuple[int, int, float]]:

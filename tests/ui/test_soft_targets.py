@@ -161,3 +161,15 @@ def test_without_a_test_set_digits_cannot_be_chosen(qtbot, models):
     widget.set_models(models)
     assert not widget.show_button.isEnabled()
     assert not widget.show_chosen_digits() and "Data panel" in widget.problem.text()
+
+
+def test_entropy_and_ranked_wrong_classes_follow_the_slider_when_it_rests(qtbot, panel):
+    panel.temperature.setTemperature(7.0)
+    with qtbot.waitSignal(panel.text_timer.timeout, timeout=2000):
+        pass
+    p = panel.probabilities()["teacher"][0]
+    text = panel.cells[0].text.text
+    assert f"entropy {float(entropy_bits(torch.from_numpy(p))):.2f} bits" in text
+    true_class = panel.digits[0][1]
+    wrong = [c for c in np.argsort(-p) if c != true_class][:3]
+    assert "teacher's next: " + ", ".join(f"{c} ({p[c]:.1%})" for c in wrong) in text

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 from ...core.errors import KdguiError
 from ...core.predict import NamedModel, Prediction, Predictor
 from ...core.preprocess import preprocess_detailed
+from ...core.softtargets import softmax_np
 from ..temperature_model import TemperatureModel
 from ..widgets.drawing_canvas import DrawingCanvas
 from ..widgets.soft_target_bars import ROLE_LABELS, SoftTargetBars, role_colour
@@ -208,11 +209,12 @@ class CanvasPanel(QWidget):
                 answer.show_answer(None, None, None)
             self.verdict.setText("")
             return
-        soft = p.probabilities(self.temperature.temperature)
-        sure = p.probabilities(1.0)
+        # numpy softmax: a slider step stays cheap however busy torch's thread pool is (see core.softtargets.softmax_np)
+        logits = {k: v.numpy() for k, v in p.logits.items()}
         for role, answer in self.answers.items():
-            if role in p.logits:
-                answer.show_answer(p.classes[role], float(sure[role].max()), soft[role].numpy())
+            if role in logits:
+                sure = float(softmax_np(logits[role], 1.0).max())
+                answer.show_answer(p.classes[role], sure, softmax_np(logits[role], self.temperature.temperature))
             else:
                 answer.show_answer(None, None, None)
         if p.disagree:

@@ -5,21 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter,
     QVBoxLayout, QWidget,
 )
 
-from ...core.losses import softmax_t
 from ...core.predict import NamedModel
-from ...core.softtargets import class_similarity, entropy_bits, most_similar_pairs, ranked_wrong_classes, select_digits
+from ...core.softtargets import (
+    class_similarity, entropy_bits, most_similar_pairs, ranked_wrong_classes, select_digits, softmax_np,
+)
 from ...core.training import predict_logits
 from ..temperature_model import TemperatureModel
 from ..widgets.soft_target_bars import ROLE_COLOURS, ROLE_LABELS, SoftTargetBars, make_legend_html, role_colour
 from ..widgets.temperature_slider import TemperatureSlider
 
 MAX_DIGITS = 12
+TEXT_DELAY_MS = 120
 COLUMNS = 2
 MODES = [("class", "By class"), ("interesting", "Most interesting (teacher's errors, least sure)"),
          ("index", "By test-set index"), ("random", "At random")]
@@ -63,10 +65,17 @@ class SoftTargetsPanel(QWidget):
         self.test_x: torch.Tensor | None = None
         self.test_y: torch.Tensor | None = None
         self.teacher_test_logits: torch.Tensor | None = None
-        # Per shown digit: (pixels [784], true class or None, title). Logits: role -> [n_digits, 10], computed once.
+        # Per shown digit: (pixels [784], true class or None, title). Logits: role -> [n_digits, 10], computed once,
+        # kept as numpy: a slider step's softmax is then microseconds, whatever torch's thread pool is doing.
         self.digits: list[tuple[torch.Tensor, int | None, str]] = []
-        self.logits: dict[str, torch.Tensor] = {}
+        self.logits: dict[str, np.ndarray] = {}
+        self._teacher_test_logits_np: np.ndarray | None = None
+        self._test_y_np: np.ndarray | None = None
         self.cells: list[DigitCell] = []
+        self.text_timer = QTimer(self)
+        self.text_timer.setSingleShot(True)
+        self.text_timer.setInterval(TEXT_DELAY_MS)
+        self.text_timer.timeout.connect(self._update_texts)
 
         self.mode = QComboBox()
         for key, text in MODES:
@@ -239,6 +248,8 @@ class SoftTargetsPanel(QWidget):
         if teacher is not None and self.test_x is not None and self.teacher_test_logits is None:
             device = next(teacher.parameters()).device
             self.teacher_test_logits = predict_logits(teacher, self.test_x.to(device)).cpu()
+        self._teacher_test_logits_np = self.teacher_test_logits.numpy() if self.teacher_test_logits is not None else None
+        self._test_y_np = self.test_y.numpy() if self.test_y is not None else None
         self._update_heatmap()
 
     def _model(self, role: str):
@@ -255,7 +266,7 @@ class SoftTargetsPanel(QWidget):
             self.logits = {}
             for m in self.models:
                 device = next(m.model.parameters()).device
-                self.logits[m.key] = predict_logits(m.model, x.to(device)).cpu()
+                self.logits[m.key] = predict_logits(m.model, x.to(device)).cpu().numpy()
         for i, (pixels, label, title) in enumerate(self.digits):
             cell = DigitCell(self.grid, i // COLUMNS, i % COLUMNS, roles)
             cell.set_image(pixels, title)
@@ -263,41 +274,49 @@ class SoftTargetsPanel(QWidget):
             self.cells.append(cell)
         rows = -(-len(self.digits) // COLUMNS)
         self.graphics.setMinimumHeight(max(200, rows * 190))
-        self._update_bars()
+        self._update_bars(texts_now=True)
         self.digitsChanged.emit()
 
     def probabilities(self) -> dict[str, np.ndarray]:
         """role -> [n_digits, 10] soft targets at the current temperature (what the bars show)."""
         t = self.temperature.temperature
-        return {role: softmax_t(logits, t).numpy() for role, logits in self.logits.items()}
+        return {role: softmax_np(logits, t) for role, logits in self.logits.items()}
 
-    def _update_bars(self) -> None:
+    def _update_bars(self, texts_now: bool = False) -> None:
         probabilities = self.probabilities()
         for i, cell in enumerate(self.cells):
             cell.bars.set_probabilities({role: p[i] for role, p in probabilities.items()})
+        # Re-laying out rich text costs about 1 ms a digit: while the slider moves, the lines follow when it rests.
+        if texts_now:
+            self._update_texts()
+        else:
+            self.text_timer.start()
+
+    def _update_texts(self) -> None:
+        probabilities = self.probabilities()
+        for i, cell in enumerate(self.cells):
             cell.text.setText(self._describe(i, probabilities))
 
     def _describe(self, i: int, probabilities: dict[str, np.ndarray]) -> str:
         label = self.digits[i][1]
         parts = []
         for role, p in probabilities.items():
-            pt = torch.from_numpy(p[i])
             parts.append(f"<span style='color:{role_colour(role)}'>■</span> {ROLE_LABELS.get(role, role)} says "
-                         f"{int(pt.argmax())} ({float(pt.max()):.0%}), entropy {float(entropy_bits(pt)):.2f} bits")
+                         f"{int(p[i].argmax())} ({float(p[i].max()):.0%}), entropy {float(entropy_bits(p[i])):.2f} bits")
         teacher = probabilities.get("teacher")
         if teacher is not None:
             reference = label if label is not None else int(teacher[i].argmax())
-            wrong = ranked_wrong_classes(torch.from_numpy(teacher[i]), reference)[:3]
+            wrong = ranked_wrong_classes(teacher[i], reference)[:3]
             parts.append("teacher's next: " + ", ".join(f"{c} ({p:.1%})" for c, p in wrong))
         return "<br>".join(parts)
 
     def _update_heatmap(self) -> None:
-        if self.teacher_test_logits is None or self.test_y is None:
+        if self._teacher_test_logits_np is None or self._test_y_np is None:
             self.heatmap.clear()
             self.similarity = None
             self.pairs.setText("The heatmap needs a teacher and the test set.")
             return
-        matrix = class_similarity(self.teacher_test_logits, self.test_y, self.temperature.temperature)
+        matrix = class_similarity(self._teacher_test_logits_np, self._test_y_np, self.temperature.temperature)
         self.similarity = matrix.numpy()
         shown = self.similarity.copy()
         if self.heatmap_mode.currentData():
