@@ -142,6 +142,8 @@ class QtMainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        # The settings docks run the full height; the runs list sits under the plots it controls.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setTabPosition(Qt.DockWidgetArea.LeftDockWidgetArea, QTabWidget.TabPosition.North)
         self.docks: dict[str, QDockWidget] = {}
         left = [("data", "Data", self.data_panel), ("networks", "Networks", self.networks_panel),
@@ -308,7 +310,9 @@ class QtMainWindow(QMainWindow):
             state = DONE if done.get(step) else CURRENT if step == current else WAITING
             self.step_bar.set_state(step, state, tips[step] + (" (done)" if state == DONE else ""))
         # The very first steps can be done in any order after the data: say what is most useful next.
-        if current == "student" and not done["distilled"] and self.teacher_runs():
+        if self.live is not None:
+            hint = f"{self.live.title} is training: watch its curves below. Pause or Stop it with the buttons above."
+        elif current == "student" and not done["distilled"] and self.teacher_runs():
             hint = NEXT_HINTS["student"] + " Then Distil."
         else:
             hint = NEXT_HINTS[current]

@@ -78,7 +78,7 @@ class DistillationPanel(QWidget):
         self.jitter_label = QLabel("Shift up to (pixels)")
         self.help_label = QLabel()
         self.help_label.setWordWrap(True)
-        self.help_label.setStyleSheet("color: palette(dark);")
+        self.help_label.setStyleSheet("color: #555;")
         self.problem_label = ProblemLabel()
 
         form = QFormLayout()

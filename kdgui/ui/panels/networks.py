@@ -36,7 +36,7 @@ class NetworkEditor(QGroupBox):
         reset.setToolTip(f"Go back to the seed experiment's {role}: {preset.describe()}")
         reset.clicked.connect(lambda: self.set_spec(self.preset))
         self.summary = QLabel()
-        self.summary.setStyleSheet("color: palette(dark);")
+        self.summary.setStyleSheet("color: #555;")
         form = QFormLayout()
         form.addRow("Activation", self.activation_combo)
         form.addRow("Input dropout", self.input_dropout)

@@ -102,7 +102,7 @@ class TrainingPanel(QWidget):
         reset.clicked.connect(lambda: self.forms[self.stage()].set_config(SEED_TRAIN[self.stage()]))
         self.steps_label = QLabel()
         self.steps_label.setWordWrap(True)
-        self.steps_label.setStyleSheet("color: palette(dark);")
+        self.steps_label.setStyleSheet("color: #555;")
 
         stage_box = QGroupBox("Per stage")
         stage_layout = QVBoxLayout(stage_box)

@@ -27,7 +27,7 @@ class LayerListEditor(QWidget):
         self.grid.setVerticalSpacing(3)
         for col, text in enumerate(("", "Width", "Dropout")):
             header = QLabel(text)
-            header.setStyleSheet("color: palette(mid);" if not text else "")
+            header.setStyleSheet("color: #555;")
             self.grid.addWidget(header, 0, col)
         self.grid.setColumnStretch(1, 1)
         self.grid.setColumnStretch(2, 1)
@@ -89,6 +89,7 @@ class LayerListEditor(QWidget):
         row = self._rows.pop(index)
         for widget in row:
             self.grid.removeWidget(widget)
+            widget.hide()  # out of the layout but still a child until deleted: it would cover the rows
             widget.deleteLater()
         for i, (_, width_field, dropout_field, _) in enumerate(self._rows, 1):
             width_field.name = f"{self.network}: width of hidden layer {i}"
