@@ -60,7 +60,8 @@ FAST = ["--epochs", "1", "--lr", "0.01", "--batch-size", "40", "--hidden", "16",
 
 
 @pytest.mark.parametrize("command, options", [
-    ("sweep", ["--temperatures", "--seeds", "--epochs", "--loss", "--alpha", "--teacher", "--reference-student", "--json"]),
+    ("sweep", ["--temperatures", "--seeds", "--epochs", "--loss", "--alpha", "--teacher", "--reference-student", "--keep-best",
+               "--threads", "--json"]),
     ("study", ["leave-out", "only-classes", "noise", "jitter", "--classes", "--temperature", "--jitter", "--json"]),
 ])
 def test_help_describes_the_options(capsys, command, options):
