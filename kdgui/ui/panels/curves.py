@@ -97,13 +97,15 @@ class CurvesPanel(QWidget):
             item.setLabel("bottom", "epoch")
             item.setLabel("left", y_label)
             item.showGrid(x=True, y=True, alpha=0.2)
-            item.addLegend(offset=(-10, 10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
             item.setMenuEnabled(True)
             for axis in ("left", "bottom"):
                 # The grid makes each axis span the whole plot, so every new point would re-render its ticks and
                 # labels (~5 ms each on a CPU); cached, an axis is redrawn only when its range changes.
                 item.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self._add_export_actions(item)
+        # One legend for both plots (same colours; the runs list names them too): on the loss plot every corner
+        # holds some run's curve, while accuracies rise to the top and leave the bottom right free.
+        self.accuracy_item.addLegend(offset=(-10, -10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
         self.accuracy_item.setXLink(self.loss_item)
         # Sensible empty axes until the first points arrive; auto-range stays on.
         self.accuracy_item.setRange(xRange=(0, 1), yRange=(0, 100), disableAutoRange=False)
@@ -204,8 +206,7 @@ class CurvesPanel(QWidget):
                 else:
                     plot.removeItem(item)
         if shown:
-            # One legend entry per run and plot: the faint per-batch and dashed test curves explain themselves.
-            self.loss_item.legend.removeItem(curves.raw_loss)
+            # One legend entry per run: the dashed test curve explains itself.
             self.accuracy_item.legend.removeItem(curves.test_acc)
             curves.raw_loss.setVisible(self.raw_box.isChecked())
             curves.raw_loss.setLogMode(False, self.log_box.isChecked())
