@@ -56,8 +56,8 @@ class LiveRun:
     job: Job
     title: str
     token: CancelToken
-    thread: QThread
     worker: QtTrainingWorker  # held so Python does not free it mid-run; Qt deletes it when the thread ends
+    thread: QThread | None = None
     run_id: str | None = None
     device: str | None = None
     outcome: str = "failed"  # finished, stopped or failed, set by the last event
@@ -373,9 +373,8 @@ class QtMainWindow(QMainWindow):
         worker.run_finished.connect(self._on_finished)
         worker.run_cancelled.connect(self._on_cancelled)
         worker.failed.connect(self._on_failed)
-        thread = start_in_thread(worker, self)
-        self.live = LiveRun(job=job, title=title, token=worker.token, thread=thread, worker=worker)
-        thread.finished.connect(self._on_thread_finished)
+        self.live = LiveRun(job=job, title=title, token=worker.token, worker=worker)
+        self.live.thread = start_in_thread(worker, self, on_finished=self._on_thread_finished)
         # Set the epoch axis now, while the worker loads data, so the first points do not also re-render the axes.
         self.curves_panel.follow_live_run(job.train.epochs)
         self.run_controls.set_running(True, title)
@@ -621,7 +620,7 @@ class QtMainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         live = self.live
-        if live is not None and shiboken6.isValid(live.thread) and live.thread.isRunning():
+        if live is not None and live.thread is not None and shiboken6.isValid(live.thread) and live.thread.isRunning():
             # The token is checked every batch: the run saves its weights, is marked stopped and the thread ends.
             live.token.cancel()
             if not live.thread.wait(STOP_WAIT_MS):

@@ -137,13 +137,19 @@ class QtTaskWorker(QObject):
             self.finished.emit()
 
 
-def start_in_thread(worker: QObject, parent: QObject | None = None) -> QThread:
-    """Move ``worker`` to a new QThread wired the Qt way and start it; both are deleted when it ends."""
+def start_in_thread(worker: QObject, parent: QObject | None = None, on_finished: Callable[[], None] | None = None) -> QThread:
+    """Move ``worker`` to a new QThread wired the Qt way and start it; both are deleted when it ends.
+
+    ``on_finished`` is connected before the thread starts: a worker that fails at once may end before
+    the caller could connect to ``thread.finished`` afterwards.
+    """
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     # Direct: QThread.quit is thread-safe, and a queued quit would never run while the GUI thread waits on the thread.
     worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    if on_finished is not None:
+        thread.finished.connect(on_finished)
     thread.finished.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()

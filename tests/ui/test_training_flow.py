@@ -113,6 +113,18 @@ def test_a_worker_exception_reaches_the_ui_and_the_app_stays_usable(qtbot, windo
     assert train(qtbot, window, "student")[0] == "finished"
 
 
+def test_a_run_that_fails_at_once_still_ends_cleanly(qtbot, window, monkeypatch):
+    # The thread may end before start_in_thread returns: its end must still reach the window every time.
+    def instantly_broken(*args, **kwargs):
+        raise ValueError("nothing to train")
+        yield  # noqa: unreachable
+
+    monkeypatch.setattr(worker_module.training, "execute", instantly_broken)
+    for _ in range(10):
+        assert train(qtbot, window, "student", timeout=5_000) == ("failed", "")
+        assert not window.is_training()
+
+
 def test_an_engine_error_is_shown_in_words_and_the_run_marked_failed(qtbot, window):
     outcome, teacher_id = train(qtbot, window, "teacher")
     (RunStore().get(teacher_id).path / "weights.pt").write_bytes(b"not a weights file")
@@ -136,9 +148,11 @@ def test_out_of_memory_on_a_gpu_falls_back_to_the_cpu(qtbot, window, monkeypatch
     monkeypatch.setattr("kdgui.ui.main_window.resolve_device", lambda name: None)  # pretend cuda:0 exists
     window.training_panel.device_combo.addItem("CUDA 0: pretend GPU", "cuda:0")
     window.training_panel.set_device("cuda:0")
+    button = window.run_controls.start_buttons["teacher"]
+    assert button.isEnabled(), button.toolTip()
     with qtbot.waitSignal(window.runEnded, timeout=10_000) as first:
-        window.run_controls.start_buttons["teacher"].click()
-    assert first.args[0] == "failed"
+        button.click()
+    assert first.args[0] == "failed", window.banner.text.text()
     assert "Out of memory on cuda:0" in window.banner.text.text()
     with qtbot.waitSignal(window.runEnded, timeout=20_000) as second:
         pass
