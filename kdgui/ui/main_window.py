@@ -325,7 +325,10 @@ class QtMainWindow(QMainWindow):
 
     def _download_finished(self, error: str) -> None:
         if error:
-            self.banner.show_message(f"Download failed: {error}", "error")
+            # The core's full message (folder, files, reason) is in the Data panel; the banner points there.
+            self.banner.show_message(f"Download of {DISPLAY_NAMES[self.data_panel.dataset()]} failed. The Data panel says "
+                                     "why and where to put the four files instead.", "error")
+            self.show_panel("data")
             self.statusBar().showMessage("Download failed: see the Data panel", 10000)
         else:
             self.banner.hide()
@@ -494,7 +497,8 @@ class QtMainWindow(QMainWindow):
 
     def _refresh_teachers(self, prefer: str | None = None) -> None:
         teachers = self.teacher_runs()
-        self.distillation_panel.set_teachers(teachers, {r.id: self.accuracies(r).get("test_acc") for r in teachers}, prefer)
+        self.distillation_panel.set_teachers(teachers, {r.id: self.accuracies(r).get("test_acc") for r in teachers}, self.labels,
+                                             prefer)
 
     def accuracies(self, run: Run) -> dict[str, float]:
         """Final accuracies: the summary of a finished run, else its last evaluation (read once per status)."""

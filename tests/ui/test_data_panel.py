@@ -40,7 +40,7 @@ def test_a_failed_download_shows_the_core_message_and_the_app_stays_usable(qtbot
         assert not window.run_controls.start_buttons["teacher"].isEnabled()
     assert "download failed (no network)" in done.args[0]
     assert "Download failed" in panel.status_label.text() and "No internet" in panel.status_label.text()
-    assert window.banner.isVisible() and "download failed" in window.banner.text.text()
+    assert window.banner.isVisible() and "Download of MNIST failed" in window.banner.text.text()
     assert not panel.downloading() and panel.download_button.isEnabled()
 
 

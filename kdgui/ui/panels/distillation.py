@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget,
 )
@@ -36,10 +36,10 @@ TRANSFER_HELP = {
 }
 
 
-def teacher_choice_text(run: Run, accuracy: float | None) -> str:
-    acc = f", test {accuracy:.1%}" if accuracy is not None else ""
+def teacher_choice_text(label: str, run: Run, accuracy: float | None) -> str:
+    acc = f" · test {accuracy:.1%}" if accuracy is not None else ""
     status = "" if run.status == "finished" else f" [{run.status}]"
-    return f"{run.name}{status} · {run.job.net.describe()}{acc} · {run.meta.get('created', '')[:16].replace('T', ' ')}"
+    return f"{label}{status}{acc} · {run.job.net.describe()}"
 
 
 class DistillationPanel(QWidget):
@@ -111,13 +111,16 @@ class DistillationPanel(QWidget):
         self.set_teachers([], {})
 
     # -- teachers -----------------------------------------------------------------------------------
-    def set_teachers(self, runs: list[Run], accuracies: dict[str, float | None], prefer: str | None = None) -> None:
+    def set_teachers(self, runs: list[Run], accuracies: dict[str, float | None], labels: dict[str, str] | None = None,
+                     prefer: str | None = None) -> None:
         """List the teachers with weights (newest first), keeping the current choice unless ``prefer`` names one."""
         keep = prefer or self.teacher_run_id()
         self.teacher_combo.blockSignals(True)
         self.teacher_combo.clear()
         for run in sorted(runs, key=lambda r: (r.status == "finished", r.meta.get("created", "")), reverse=True):
-            self.teacher_combo.addItem(teacher_choice_text(run, accuracies.get(run.id)), run.id)
+            text = teacher_choice_text((labels or {}).get(run.id, run.name), run, accuracies.get(run.id))
+            self.teacher_combo.addItem(text, run.id)
+            self.teacher_combo.setItemData(self.teacher_combo.count() - 1, f"{text}\nrun {run.id}", Qt.ItemDataRole.ToolTipRole)
         if not runs:
             self.teacher_combo.addItem("No trained teacher yet: train one first", None)
         index = self.teacher_combo.findData(keep) if keep else -1

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 _STYLES = {
-    "error": ("#fdecea", "#b71c1c", "⛔"),
+    "error": ("#fdecea", "#b71c1c", "✖"),
     "warning": ("#fff8e1", "#8a6d00", "⚠"),
     "info": ("#e8f1fb", "#0d47a1", "ℹ"),
 }
