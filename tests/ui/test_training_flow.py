@@ -8,7 +8,6 @@ import torch
 
 from kdgui.core.runs import RunStore
 from kdgui.ui import worker as worker_module
-from kdgui.ui.main_window import QtMainWindow
 
 from ui_helpers import REAL_DATA, configure_quick, train
 

@@ -77,7 +77,6 @@ class TrainingPanel(QWidget):
     """``train_config(stage)`` builds the TrainConfig a stage's button uses (None while an input is refused)."""
 
     changed = Signal()
-    stageSelected = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,7 +155,6 @@ class TrainingPanel(QWidget):
         self.stack.setCurrentWidget(self.forms[stage])
         self.stage_buttons[stage].setChecked(True)
         self._update()
-        self.stageSelected.emit(stage)
 
     def train_limit(self) -> int | None:
         return self.size_combo.currentData()

@@ -45,9 +45,6 @@ class LayerListEditor(QWidget):
     def width_fields(self) -> list[NumberField]:
         return [row[1] for row in self._rows]
 
-    def dropout_fields(self) -> list[NumberField]:
-        return [row[2] for row in self._rows]
-
     def set_layers(self, hidden: tuple[int, ...], dropout: tuple[float, ...] = ()) -> None:
         dropout = tuple(dropout) or (0.0,) * len(hidden)
         while self._rows:
