@@ -15,19 +15,22 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.config import Job
-from ..core.data import DISPLAY_NAMES, Splits
+from ..core.data import DISPLAY_NAMES, Splits, load_splits
 from ..core.errors import ConfigError, KdguiError
 from ..core.events import Cancelled, Evaluation, Finished, Progress, Started
 from ..core.history import RunHistory, final_accuracies
 from ..core.models import parameter_count
+from ..core.predict import choose_models
 from ..core.runs import Run, RunStore
 from ..core.training import CancelToken, resolve_device
+from .panels.canvas import CanvasPanel
 from .panels.curves import CurvesPanel
 from .panels.data import DataPanel
 from .panels.distillation import DistillationPanel
 from .panels.networks import NetworksPanel
 from .panels.run_controls import START_BUTTONS, RunControls, format_seconds
 from .panels.runs import RunsPanel
+from .panels.soft_targets import SoftTargetsPanel
 from .panels.training import STAGE_TITLES, TrainingPanel
 from .temperature_model import TemperatureModel
 from .widgets.banner import MessageBanner
@@ -46,7 +49,7 @@ NEXT_HINTS = {
     "distilled": "Next: press Distil. The small network learns from the teacher's softened outputs.",
     "compare": "Compare: tick runs in the Runs panel to overlay their curves. Try another temperature or transfer set.",
 }
-PANELS = ("data", "networks", "training", "distillation", "runs", "curves")
+PANELS = ("data", "networks", "training", "distillation", "runs", "curves", "soft_targets", "draw")
 
 
 @dataclass
@@ -93,6 +96,10 @@ class QtMainWindow(QMainWindow):
         self.distillation_panel = DistillationPanel(self.temperature)
         self.runs_panel = RunsPanel()
         self.curves_panel = CurvesPanel()
+        self.soft_targets_panel = SoftTargetsPanel(self.temperature)
+        self.canvas_panel = CanvasPanel(self.temperature)
+        self._models_key: tuple | None = None  # which networks the soft-target and Draw views show now
+        self._test_set_loaded = False
         self.run_controls = RunControls()
         self.banner = MessageBanner()
         self.step_bar = StepBar(STEPS)
@@ -133,6 +140,13 @@ class QtMainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.curves_panel, "Training curves")
+        # In scroll areas: these views need room, but must not force a minimum size on the whole window.
+        for panel, title in ((self.soft_targets_panel, "Soft targets"), (self.canvas_panel, "Draw")):
+            area = QScrollArea()
+            area.setWidgetResizable(True)
+            area.setFrameShape(QScrollArea.Shape.NoFrame)
+            area.setWidget(panel)
+            self.tabs.addTab(area, title)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -213,13 +227,17 @@ class QtMainWindow(QMainWindow):
         self.runs_panel.renameRequested.connect(self.rename_run)
         self.runs_panel.deleteRequested.connect(self.delete_run)
         self.runs_panel.refreshRequested.connect(self.refresh_runs)
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self.canvas_panel.modelSourceChanged.connect(lambda _: self.refresh_models(force=True))
+        self.canvas_panel.addToSoftTargets.connect(self._add_drawn_digit)
         self.curves_panel.exported.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 8000))
 
     # -- panels and steps ---------------------------------------------------------------------------
     def show_panel(self, name: str) -> None:
         """Bring a panel to the front: data, networks, training, distillation, runs or curves."""
-        if name == "curves":
-            self.tabs.setCurrentWidget(self.curves_panel)
+        tabs = {"curves": 0, "soft_targets": 1, "draw": 2}
+        if name in tabs:
+            self.tabs.setCurrentIndex(tabs[name])
             return
         if name not in self.docks:
             raise ValueError(f"no panel {name!r}: choose one of {', '.join(PANELS)}")
@@ -493,7 +511,47 @@ class QtMainWindow(QMainWindow):
         self._refresh_teachers(prefer_teacher)
         if problems:
             self.statusBar().showMessage(f"Skipped {len(problems)} unreadable run folder(s): {problems[0]}", 15000)
+        self.refresh_models()
         self.update_actions()
+
+    # -- soft targets and drawing ---------------------------------------------------------------------
+    def refresh_models(self, force: bool = False) -> None:
+        """Give the Soft targets and Draw views the chosen networks: the user's newest runs, or the bundled ones."""
+        source = self.canvas_panel.source.currentData()
+        try:
+            models = choose_models(self.store, source)
+        except KdguiError as exc:
+            self._models_key = None
+            self.canvas_panel.set_models_error(str(exc))
+            self.soft_targets_panel.set_models([])
+            return
+        key = (source, tuple((m.key, m.source) for m in models))
+        if key == self._models_key and not force:
+            return  # the same networks: keep the logits already computed
+        self._models_key = key
+        self.canvas_panel.set_models(models)
+        self.soft_targets_panel.set_models(models)
+
+    def _tab_shown(self, index: int) -> None:
+        if index == 1:  # Soft targets
+            self.load_test_set()
+
+    def load_test_set(self) -> None:
+        """The MNIST test digits for the Soft targets view, loaded when it is first shown (the networks are MNIST's)."""
+        if self._test_set_loaded:
+            return
+        override = self.data_override
+        try:
+            data = override if override is not None and override.dataset == "mnist" else load_splits("mnist", self.data_panel.data_dir())
+        except KdguiError as exc:
+            self.soft_targets_panel.problem.setText(f"No MNIST test set: {exc}")
+            return
+        self._test_set_loaded = True
+        self.soft_targets_panel.set_test_set(data.test_x, data.test_y)
+
+    def _add_drawn_digit(self, pixels) -> None:  # noqa: ANN001 - a [784] tensor
+        self.soft_targets_panel.add_drawn_digit(pixels)
+        self.show_panel("soft_targets")
 
     def _refresh_teachers(self, prefer: str | None = None) -> None:
         teachers = self.teacher_runs()

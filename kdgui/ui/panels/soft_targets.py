@@ -21,8 +21,8 @@ from ..widgets.soft_target_bars import ROLE_COLOURS, ROLE_LABELS, SoftTargetBars
 from ..widgets.temperature_slider import TemperatureSlider
 
 MAX_DIGITS = 12
+CELL_WIDTH = 400  # pixels a digit cell needs; the grid has as many columns as fit (1 to 3)
 TEXT_DELAY_MS = 120
-COLUMNS = 2
 MODES = [("class", "By class"), ("interesting", "Most interesting (teacher's errors, least sure)"),
          ("index", "By test-set index"), ("random", "At random")]
 
@@ -72,6 +72,7 @@ class SoftTargetsPanel(QWidget):
         self._teacher_test_logits_np: np.ndarray | None = None
         self._test_y_np: np.ndarray | None = None
         self.cells: list[DigitCell] = []
+        self.columns = 2
         self.text_timer = QTimer(self)
         self.text_timer.setSingleShot(True)
         self.text_timer.setInterval(TEXT_DELAY_MS)
@@ -268,11 +269,11 @@ class SoftTargetsPanel(QWidget):
                 device = next(m.model.parameters()).device
                 self.logits[m.key] = predict_logits(m.model, x.to(device)).cpu().numpy()
         for i, (pixels, label, title) in enumerate(self.digits):
-            cell = DigitCell(self.grid, i // COLUMNS, i % COLUMNS, roles)
+            cell = DigitCell(self.grid, i // self.columns, i % self.columns, roles)
             cell.set_image(pixels, title)
             cell.bars.set_true_class(label)
             self.cells.append(cell)
-        rows = -(-len(self.digits) // COLUMNS)
+        rows = -(-len(self.digits) // self.columns)
         self.graphics.setMinimumHeight(max(200, rows * 190))
         self._update_bars(texts_now=True)
         self.digitsChanged.emit()
@@ -301,8 +302,8 @@ class SoftTargetsPanel(QWidget):
         label = self.digits[i][1]
         parts = []
         for role, p in probabilities.items():
-            parts.append(f"<span style='color:{role_colour(role)}'>■</span> {ROLE_LABELS.get(role, role)} says "
-                         f"{int(p[i].argmax())} ({float(p[i].max()):.0%}), entropy {float(entropy_bits(p[i])):.2f} bits")
+            parts.append(f"<span style='color:{role_colour(role)}'>■</span> says {int(p[i].argmax())} "
+                         f"({float(p[i].max()):.0%}), entropy {float(entropy_bits(p[i])):.2f} bits")
         teacher = probabilities.get("teacher")
         if teacher is not None:
             reference = label if label is not None else int(teacher[i].argmax())
@@ -337,6 +338,13 @@ class SoftTargetsPanel(QWidget):
         if 0 <= row < 10 and 0 <= col < 10:
             self.hover.setText(f"True {row}: the teacher gives class {col} on average {self.similarity[row, col]:.2%} "
                                f"at T={self.temperature.temperature:g}")
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - QResizeEvent
+        super().resizeEvent(event)
+        columns = max(1, min(3, self.scroll.viewport().width() // CELL_WIDTH))
+        if columns != self.columns:
+            self.columns = columns
+            self._rebuild_cells()
 
     # -- temperature -------------------------------------------------------------------------------------
     def _slider_moved(self, t: float) -> None:
