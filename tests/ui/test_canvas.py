@@ -99,18 +99,18 @@ def test_a_drawn_digit_is_preprocessed_and_every_model_answers(panel, models):
             logits = m.model.eval()(pixels[None])[0]
         answer = panel.answers[m.key]
         assert answer.digit.text() == str(int(logits.argmax()))
-        np.testing.assert_allclose(answer.bars.heights(m.key), torch.softmax(logits, 0).numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(panel.bars.heights(m.key), torch.softmax(logits, 0).numpy(), rtol=1e-5, atol=1e-7)
     assert panel.add_button.isEnabled()
 
 
 def test_the_temperature_changes_the_bars_not_the_answer(panel):
     panel.canvas.draw_stroke(SEVEN)
-    before = {r: (a.digit.text(), a.bars.heights(r).copy()) for r, a in panel.answers.items()}
+    before = {r: (a.digit.text(), panel.bars.heights(r).copy()) for r, a in panel.answers.items()}
     panel.temperature.setTemperature(10.0)
     assert panel.slider.temperature() == pytest.approx(10.0)
     for role, answer in panel.answers.items():
         assert answer.digit.text() == before[role][0]
-        assert answer.bars.heights(role).max() < before[role][1].max()
+        assert panel.bars.heights(role).max() < before[role][1].max()
 
 
 def test_disagreement_is_called_out(panel, models):

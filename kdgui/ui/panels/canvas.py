@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ...core.errors import KdguiError
@@ -19,13 +19,14 @@ from ..widgets.drawing_canvas import DrawingCanvas
 from ..widgets.soft_target_bars import ROLE_LABELS, SoftTargetBars, role_colour
 from ..widgets.temperature_slider import TemperatureSlider
 
+ROLES = ("teacher", "student", "distilled")
 LIVE_INTERVAL_MS = 60  # predictions while a stroke is drawn, at most this often: strokes stay smooth
 SOURCE_CHOICES = [("auto", "Your newest runs (bundled until you train)"), ("bundled", "Bundled models"),
                   ("runs", "Your newest runs only")]
 
 
 class ModelAnswer(QWidget):
-    """One model's answer: its predicted digit, confidence, and soft-target bars."""
+    """One model's answer: its predicted digit, how sure it is, and which network it is."""
 
     def __init__(self, role: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,30 +37,21 @@ class ModelAnswer(QWidget):
         self.origin.setWordWrap(True)
         self.digit = QLabel("–")
         font = QFont(self.digit.font())
-        font.setPointSize(28)
+        font.setPointSize(30)
         font.setBold(True)
         self.digit.setFont(font)
-        self.digit.setMinimumWidth(40)
         self.confidence = QLabel("")
-        self.plot_widget = pg.PlotWidget(background="w")
-        self.plot_widget.setFixedHeight(110)
-        self.bars = SoftTargetBars(self.plot_widget.getPlotItem(), [role])
-        head = QHBoxLayout()
-        head.addWidget(self.digit)
-        text = QVBoxLayout()
-        text.addWidget(self.title)
-        text.addWidget(self.confidence)
-        text.addWidget(self.origin)
-        head.addLayout(text, 1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(head)
-        layout.addWidget(self.plot_widget)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.digit)
+        layout.addWidget(self.confidence)
+        layout.addWidget(self.origin)
+        layout.addStretch(1)
 
-    def show_answer(self, predicted: int | None, confidence: float | None, probabilities: np.ndarray | None) -> None:
+    def show_answer(self, predicted: int | None, confidence: float | None) -> None:
         self.digit.setText("–" if predicted is None else str(predicted))
-        self.confidence.setText("" if confidence is None else f"{confidence:.1%} sure at T = 1")
-        self.bars.set_probabilities({self.role: probabilities} if probabilities is not None else {})
+        self.confidence.setText("" if confidence is None else f"{confidence:.1%} sure (T = 1)")
 
 
 class CanvasPanel(QWidget):
@@ -98,7 +90,10 @@ class CanvasPanel(QWidget):
         self.source.setToolTip("Which networks answer: the bundled ones (trained with 'kdgui-cli reproduce') or your own")
         self.slider = TemperatureSlider(temperature.temperature)
         self.slider.setToolTip("The softmax temperature T, shared by every view")
-        self.answers = {role: ModelAnswer(role) for role in ("teacher", "student", "distilled")}
+        self.answers = {role: ModelAnswer(role) for role in ROLES}
+        self.plot_widget = pg.PlotWidget(background="w", title="Soft targets softmax(z/T) of each network")
+        self.plot_widget.setMinimumHeight(180)
+        self.bars = SoftTargetBars(self.plot_widget.getPlotItem(), list(ROLES))
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
         self.live_timer.setInterval(LIVE_INTERVAL_MS)
@@ -130,11 +125,11 @@ class CanvasPanel(QWidget):
         t_row.addWidget(self.slider, 1)
         right.addLayout(t_row)
         right.addWidget(self.verdict)
-        grid = QGridLayout()
-        for i, answer in enumerate(self.answers.values()):
-            grid.addWidget(answer, i, 0)
-        right.addLayout(grid)
-        right.addStretch(1)
+        row = QHBoxLayout()
+        for answer in self.answers.values():
+            row.addWidget(answer, 1)
+        right.addLayout(row)
+        right.addWidget(self.plot_widget, 1)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
         layout.addLayout(right, 1)
@@ -206,17 +201,18 @@ class CanvasPanel(QWidget):
         p = self.prediction
         if p is None:
             for answer in self.answers.values():
-                answer.show_answer(None, None, None)
+                answer.show_answer(None, None)
+            self.bars.set_probabilities({})
             self.verdict.setText("")
             return
         # numpy softmax: a slider step stays cheap however busy torch's thread pool is (see core.softtargets.softmax_np)
         logits = {k: v.numpy() for k, v in p.logits.items()}
         for role, answer in self.answers.items():
             if role in logits:
-                sure = float(softmax_np(logits[role], 1.0).max())
-                answer.show_answer(p.classes[role], sure, softmax_np(logits[role], self.temperature.temperature))
+                answer.show_answer(p.classes[role], float(softmax_np(logits[role], 1.0).max()))
             else:
-                answer.show_answer(None, None, None)
+                answer.show_answer(None, None)
+        self.bars.set_probabilities({k: softmax_np(v, self.temperature.temperature) for k, v in logits.items()})
         if p.disagree:
             said = ", ".join(f"<span style='color:{role_colour(k)}'>{ROLE_LABELS.get(k, k)}</span> says <b>{c}</b>"
                              for k, c in p.classes.items())
