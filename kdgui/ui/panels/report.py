@@ -1,0 +1,165 @@
+"""What distillation bought: size, CPU latency and accuracy of teacher and students, and export to ONNX/TorchScript."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget,
+)
+
+from ...core.errors import KdguiError
+from ...core.export import export_model, max_abs_difference
+from ...core.predict import NamedModel
+from ...core.report import ROLE_TITLES, ModelFigures, measure, summary_sentence, test_accuracy
+
+COLUMNS = ("Network", "Parameters", "On disk", "1 image", "Per image in 256", "Test accuracy")
+
+
+class _Signals(QObject):
+    done = Signal(object)  # dict role -> ModelFigures, or an error message (str)
+
+
+class _MeasureTask(QRunnable):
+    """Times the networks off the GUI thread; only the signal crosses back."""
+
+    def __init__(self, models: list[NamedModel], test_set, repeats: int) -> None:  # noqa: ANN001 - (x, y) or None
+        super().__init__()
+        self.models, self.test_set, self.repeats = models, test_set, repeats
+        self.signals = _Signals()
+
+    def run(self) -> None:
+        try:
+            rows = {}
+            for m in self.models:
+                acc = test_accuracy(m.model, *self.test_set) if self.test_set is not None else None
+                label = f"{ROLE_TITLES.get(m.key, m.key)} {m.model.spec.describe()}" if hasattr(m.model, "spec") else m.label
+                rows[m.key] = measure(m.key, label, m.model, acc, self.repeats)
+            self.signals.done.emit(rows)
+        except Exception as exc:  # noqa: BLE001 - any failure is shown to the user, the app stays usable
+            self.signals.done.emit(f"{type(exc).__name__}: {exc}")
+
+
+class ReportPanel(QWidget):
+    """A table of the three networks and one computed sentence; export any of them."""
+
+    measured = Signal()
+    exported = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models: list[NamedModel] = []
+        self.test_set = None
+        self.rows: dict[str, ModelFigures] = {}
+        self.repeats = 30
+        self._task: _MeasureTask | None = None
+        self.sentence = QLabel("Press Measure to compare the teacher with the students.")
+        self.sentence.setWordWrap(True)
+        self.sentence.setStyleSheet("font-size: 14pt; padding: 6px;")
+        self.sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.measure_button = QPushButton("Measure")
+        self.measure_button.setToolTip("Count parameters and bytes, time each network on this CPU, and score it on the test set")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.export_choice = QComboBox()
+        self.export_choice.setToolTip("The network to export")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the chosen network as ONNX (.onnx) or TorchScript (.pt) and check it against PyTorch")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        note = QLabel("Latency: median CPU time of a forward pass in this process (inference mode), batch 1 and batch 256.")
+        note.setStyleSheet("color: #555;")
+        note.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.measure_button)
+        top.addStretch(1)
+        top.addWidget(QLabel("Export:"))
+        top.addWidget(self.export_choice)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.sentence)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(note)
+        layout.addWidget(self.status)
+
+        self.measure_button.clicked.connect(self.start_measuring)
+        self.export_button.clicked.connect(self._export_clicked)
+        self._update_enabled()
+
+    def set_models(self, models: list[NamedModel]) -> None:
+        self.models = list(models)
+        self.export_choice.clear()
+        for m in self.models:
+            self.export_choice.addItem(m.label, m.key)
+        self.rows = {}
+        self.table.setRowCount(0)
+        self.sentence.setText("Press Measure to compare the teacher with the students." if models else
+                              "No networks yet: train a teacher and a student, or use the bundled ones.")
+        self._update_enabled()
+
+    def set_test_set(self, x, y) -> None:  # noqa: ANN001 - tensors or None
+        self.test_set = (x, y) if x is not None and y is not None else None
+
+    def _update_enabled(self) -> None:
+        busy = self._task is not None
+        self.measure_button.setEnabled(bool(self.models) and not busy)
+        self.export_button.setEnabled(bool(self.models))
+
+    # -- measuring ---------------------------------------------------------------------------------
+    def start_measuring(self) -> None:
+        if not self.models or self._task is not None:
+            return
+        self._task = _MeasureTask(self.models, self.test_set, self.repeats)
+        self._task.signals.done.connect(self._measured)
+        self.status.setText("Measuring…")
+        self._update_enabled()
+        QThreadPool.globalInstance().start(self._task)
+
+    def _measured(self, result) -> None:  # noqa: ANN001 - dict or error text
+        self._task = None
+        self._update_enabled()
+        if isinstance(result, str):
+            self.status.setText(f"Measuring failed: {result}")
+            return
+        self.rows = result
+        self.sentence.setText(summary_sentence(self.rows))
+        self.table.setRowCount(len(self.rows))
+        for i, r in enumerate(self.rows.values()):
+            cells = (r.label, f"{r.parameters:,}", f"{r.bytes_on_disk / 1e6:.2f} MB", f"{r.latency_batch1_ms:.3f} ms",
+                     f"{r.latency_batch256_ms_per_image * 1000:.1f} µs",
+                     f"{r.test_acc:.2%}" if r.test_acc is not None else "no test set")
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, j, item)
+        self.status.setText("" if self.test_set is not None else "No test set loaded: accuracies are left out.")
+        self.measured.emit()
+
+    # -- export ------------------------------------------------------------------------------------
+    def _export_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export network", f"{self.export_choice.currentData()}.onnx",
+                                              "ONNX (*.onnx);;TorchScript (*.pt)")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> bool:
+        """Export the chosen network and check it; the outcome is shown, never raised."""
+        model = next((m for m in self.models if m.key == self.export_choice.currentData()), None)
+        if model is None:
+            return False
+        try:
+            written = export_model(model.model, path)
+            diff = max_abs_difference(model.model, written)
+        except KdguiError as exc:
+            self.status.setText(f"Export failed: {exc}")
+            return False
+        self.status.setText(f"Saved {written} ({written.stat().st_size:,} bytes); largest difference from PyTorch {diff:.1e}.")
+        self.exported.emit(str(written))
+        return True
