@@ -27,8 +27,10 @@ from .panels.canvas import CanvasPanel
 from .panels.curves import CurvesPanel
 from .panels.data import DataPanel
 from .panels.distillation import DistillationPanel
+from .panels.experiments import ExperimentsPanel
 from .panels.networks import NetworksPanel
 from .panels.run_controls import START_BUTTONS, RunControls, format_seconds
+from .panels.report import ReportPanel
 from .panels.runs import RunsPanel
 from .panels.soft_targets import SoftTargetsPanel
 from .panels.training import STAGE_TITLES, TrainingPanel
@@ -49,7 +51,7 @@ NEXT_HINTS = {
     "distilled": "Next: press Distil. The small network learns from the teacher's softened outputs.",
     "compare": "Compare: tick runs in the Runs panel to overlay their curves. Try another temperature or transfer set.",
 }
-PANELS = ("data", "networks", "training", "distillation", "runs", "curves", "soft_targets", "draw")
+PANELS = ("data", "networks", "training", "distillation", "runs", "curves", "soft_targets", "draw", "experiments", "report")
 
 
 @dataclass
@@ -98,6 +100,8 @@ class QtMainWindow(QMainWindow):
         self.curves_panel = CurvesPanel()
         self.soft_targets_panel = SoftTargetsPanel(self.temperature)
         self.canvas_panel = CanvasPanel(self.temperature)
+        self.report_panel = ReportPanel()
+        self.experiments_panel = ExperimentsPanel(self)
         self._models_key: tuple | None = None  # which networks the soft-target and Draw views show now
         self._test_set_loaded = False
         self.run_controls = RunControls()
@@ -147,6 +151,8 @@ class QtMainWindow(QMainWindow):
             area.setFrameShape(QScrollArea.Shape.NoFrame)
             area.setWidget(panel)
             self.tabs.addTab(area, title)
+        self.tabs.addTab(self.experiments_panel, "Experiments")
+        self.tabs.addTab(self.report_panel, "Compare")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -230,12 +236,16 @@ class QtMainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_shown)
         self.canvas_panel.modelSourceChanged.connect(lambda _: self.refresh_models(force=True))
         self.canvas_panel.addToSoftTargets.connect(self._add_drawn_digit)
+        self.report_panel.exported.connect(lambda path: self.statusBar().showMessage(f"Exported {path}", 8000))
         self.curves_panel.exported.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 8000))
+        self.experiments_panel.exported.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 8000))
+        self.experiments_panel.jobStarted.connect(self.update_actions)
+        self.experiments_panel.jobEnded.connect(lambda _: self.refresh_runs())
 
     # -- panels and steps ---------------------------------------------------------------------------
     def show_panel(self, name: str) -> None:
         """Bring a panel to the front: data, networks, training, distillation, runs or curves."""
-        tabs = {"curves": 0, "soft_targets": 1, "draw": 2}
+        tabs = {"curves": 0, "soft_targets": 1, "draw": 2, "experiments": 3, "report": 4}
         if name in tabs:
             self.tabs.setCurrentIndex(tabs[name])
             return
@@ -277,6 +287,8 @@ class QtMainWindow(QMainWindow):
         """Why the stage's button cannot start now, most important first (empty: it can)."""
         if self.live is not None:
             return ["a run is in progress: stop it or wait for it to end"]
+        if self.experiments_panel.running():
+            return ["a sweep or study is running (Experiments tab): stop it or wait for it to end"]
         if self.data_panel.downloading():
             return ["the dataset is downloading"]
         if not self.data_ready():
@@ -299,6 +311,7 @@ class QtMainWindow(QMainWindow):
             else:
                 self.run_controls.set_start_state(stage, True, self._start_tooltip(stage))
         self._update_steps()
+        self.experiments_panel.update_actions()
 
     def _start_tooltip(self, stage: str) -> str:
         spec = self.networks_panel.teacher_spec() if stage == "teacher" else self.networks_panel.student_spec()
@@ -376,7 +389,7 @@ class QtMainWindow(QMainWindow):
 
     def start_job(self, job: Job) -> bool:
         """Train ``job`` in a worker thread; False (with the reason shown) when it cannot start."""
-        if self.live is not None:
+        if self.is_training():
             self.statusBar().showMessage("A run is in progress: one run at a time", 8000)
             return False
         try:
@@ -420,7 +433,7 @@ class QtMainWindow(QMainWindow):
             self.statusBar().showMessage("Resumed")
 
     def is_training(self) -> bool:
-        return self.live is not None
+        return self.live is not None or self.experiments_panel.running()
 
     # -- worker events (queued to the GUI thread) ---------------------------------------------------
     def _on_started(self, event: Started) -> None:
@@ -511,7 +524,10 @@ class QtMainWindow(QMainWindow):
         self._refresh_teachers(prefer_teacher)
         if problems:
             self.statusBar().showMessage(f"Skipped {len(problems)} unreadable run folder(s): {problems[0]}", 15000)
-        self.refresh_models()
+        if self.live is None:
+            # Choosing the models loads their weights (~50-180 ms of GUI time): not while a run streams its curves.
+            # A training run adds no usable model until it ends, and its end refreshes the runs again.
+            self.refresh_models()
         self.update_actions()
 
     # -- soft targets and drawing ---------------------------------------------------------------------
@@ -531,9 +547,10 @@ class QtMainWindow(QMainWindow):
         self._models_key = key
         self.canvas_panel.set_models(models)
         self.soft_targets_panel.set_models(models)
+        self.report_panel.set_models(models)
 
     def _tab_shown(self, index: int) -> None:
-        if index == 1:  # Soft targets
+        if index in (1, 4):  # Soft targets and Compare score the networks on the test set
             self.load_test_set()
 
     def load_test_set(self) -> None:
@@ -548,6 +565,7 @@ class QtMainWindow(QMainWindow):
             return
         self._test_set_loaded = True
         self.soft_targets_panel.set_test_set(data.test_x, data.test_y)
+        self.report_panel.set_test_set(data.test_x, data.test_y)
 
     def _add_drawn_digit(self, pixels) -> None:  # noqa: ANN001 - a [784] tensor
         self.soft_targets_panel.add_drawn_digit(pixels)
@@ -681,6 +699,7 @@ class QtMainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
+        self.experiments_panel.shutdown(STOP_WAIT_MS)
         live = self.live
         if live is not None and live.thread is not None and shiboken6.isValid(live.thread) and live.thread.isRunning():
             # The token is checked every batch: the run saves its weights, is marked stopped and the thread ends.

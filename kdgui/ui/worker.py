@@ -154,3 +154,54 @@ def start_in_thread(worker: QObject, parent: QObject | None = None, on_finished:
     thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread
+
+
+class QtEventWorker(QObject):
+    """Iterates any core event generator (a sweep, a study) in its own thread; each event becomes ``event``.
+
+    ``make_events(token)`` builds the generator inside the thread, so slow set-up (loading data, the
+    teacher) never blocks the GUI. Progress events are throttled like QtTrainingWorker's: at most one per
+    ``progress_interval``, and the newest is always sent before any other event.
+    """
+
+    event = Signal(object)
+    failed = Signal(str, str)  # kind, one-line message (see describe_failure)
+    finished = Signal()  # always last: the thread may quit
+
+    def __init__(self, make_events: Callable[[training.CancelToken], Any], *,
+                 progress_interval: float = PROGRESS_INTERVAL_S) -> None:
+        super().__init__()
+        self.make_events = make_events
+        self.progress_interval = progress_interval
+        self.token = training.CancelToken()
+
+    def stop(self) -> None:
+        self.token.cancel()
+
+    @Slot()
+    def run(self) -> None:
+        pending: Progress | None = None
+        last_emit = 0.0
+        events = None
+        try:
+            events = self.make_events(self.token)
+            for event in events:
+                if isinstance(event, Progress):
+                    pending = event
+                    if time.monotonic() - last_emit >= self.progress_interval:
+                        self.event.emit(pending)
+                        pending, last_emit = None, time.monotonic()
+                    continue
+                if pending is not None:
+                    self.event.emit(pending)
+                    pending = None
+                self.event.emit(event)
+        except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not kill the thread silently
+            kind, message = describe_failure(exc)
+            if kind == "error":
+                traceback.print_exc()
+            self.failed.emit(kind, message)
+        finally:
+            if events is not None and hasattr(events, "close"):
+                events.close()
+            self.finished.emit()

@@ -60,4 +60,5 @@ def test_the_screenshot_command_shows_saved_runs(qtbot, trained_window, tmp_path
     assert "saved" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         kdgui_app.main(["--screenshot", str(path), "--panel", "nonsense"])
-    assert set(PANELS) == {"data", "networks", "training", "distillation", "runs", "curves", "soft_targets", "draw"}
+    assert set(PANELS) == {"data", "networks", "training", "distillation", "runs", "curves", "soft_targets", "draw",
+                           "experiments", "report"}
