@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from kdgui.core.events import Progress
 from kdgui.ui.panels.experiments import RESULT_COLUMNS
+from kdgui.ui.widgets.plot_export import export_plot
 from ui_helpers import train
 
 
@@ -25,7 +26,7 @@ def quick_sweep(panel, temperatures="1, 4, 20", epochs=1, limit=200):
     panel.sweep_limit.setValue(limit)
 
 
-def test_sweep_fills_plot_with_one_point_per_temperature_and_references(qtbot, trained):
+def test_sweep_fills_plot_with_one_point_per_temperature_and_references(qtbot, trained, tmp_path):
     panel = trained.experiments_panel
     quick_sweep(panel)
     assert panel.run_sweep_button.isEnabled(), panel.run_sweep_button.toolTip()
@@ -44,6 +45,9 @@ def test_sweep_fills_plot_with_one_point_per_temperature_and_references(qtbot, t
     assert "teacher" in panel.reference_lines["teacher"].label.format
     assert panel.sweep_table.rowCount() == 3
     assert "finished" in panel.sweep_status.text()
+    for suffix in (".png", ".svg"):
+        path = export_plot(panel.sweep_plot.getPlotItem(), tmp_path / f"sweep{suffix}")
+        assert path.stat().st_size > 0
 
 
 def test_stop_ends_sweep(qtbot, trained):
@@ -118,3 +122,15 @@ def test_results_table_lists_filters_sorts_and_exports(qtbot, trained, tmp_path)
     assert rows[0] == list(RESULT_COLUMNS)
     assert rows[1:] == panel.visible_rows()
     assert not list(tmp_path.glob(".results.csv.*"))  # the temp file was replaced, not left behind
+
+
+def test_experiments_wait_while_a_training_run_trains(qtbot, trained):
+    panel = trained.experiments_panel
+    quick_sweep(panel)
+    with qtbot.waitSignal(trained.runEnded, timeout=20_000):
+        trained.run_controls.start_buttons["student"].click()
+        assert trained.is_training()
+        assert not panel.run_sweep_button.isEnabled() and not panel.run_study_button.isEnabled()
+        assert "training run is in progress" in panel.run_sweep_button.toolTip()
+        assert panel.start_sweep() is False
+    assert panel.run_sweep_button.isEnabled()
