@@ -65,7 +65,17 @@ def create_application(argv: list[str]):  # noqa: ANN201 - QApplication, importe
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("kdgui")
     app.setDesktopFileName(DESKTOP_FILE)
+    app.setWindowIcon(app_icon())
     return app
+
+
+def app_icon():  # noqa: ANN201 - QIcon, imported lazily
+    """The kdgui icon shipped in kdgui.resources (the .desktop file names the same icon for the desktop)."""
+    from importlib.resources import files
+
+    from PySide6.QtGui import QIcon
+
+    return QIcon(str(files("kdgui.resources").joinpath("kdgui.svg")))
 
 
 def take_screenshot(window, path: str | Path, panel: str | None = None) -> Path:  # noqa: ANN001 - QtMainWindow

@@ -62,3 +62,10 @@ def test_the_screenshot_command_shows_saved_runs(qtbot, trained_window, tmp_path
         kdgui_app.main(["--screenshot", str(path), "--panel", "nonsense"])
     assert set(PANELS) == {"data", "networks", "training", "distillation", "runs", "curves", "soft_targets", "draw",
                            "experiments", "report"}
+
+
+def test_the_application_has_the_kdgui_icon(qapp):
+    from kdgui.app import app_icon
+
+    icon = app_icon()
+    assert not icon.isNull() and not icon.pixmap(32, 32).isNull()
