@@ -163,7 +163,6 @@ def write_bundle(
     for kind, run in runs.items():
         path = folder / WEIGHT_FILES[kind]
         save_state_dict(_half(load_state_dict(run.path / WEIGHTS_FILE)), path)
-        path.chmod(0o644)  # the atomic writer's temporary file is private (0600); shipped files must be readable
         # Measure what is shipped: the float16 file read back the way the app reads it, not the float32 run.
         shipped = load_weights_into(MLP(run.job.net), load_state_dict(path), path).eval()
         _, val_acc = evaluate(shipped, data.val_x, data.val_y)
@@ -201,7 +200,6 @@ def write_bundle(
     }
     info = json.loads(json.dumps(info))  # tuples become lists: what is returned is what a reader will get
     atomic_write_json(folder / BUNDLE_JSON, info)  # last: it names the checksums of the files written above
-    (folder / BUNDLE_JSON).chmod(0o644)
     return info
 
 

@@ -14,6 +14,7 @@ from torch import nn
 
 from .config import IMAGE_PIXELS
 from .errors import KdguiError
+from .runs import make_readable
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
@@ -74,9 +75,7 @@ def export_model(model: nn.Module, path: str | os.PathLike[str], fmt: str | None
     tmp = Path(tmp_name)
     try:
         (_write_onnx if fmt == "onnx" else _write_torchscript)(model, tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)  # mkstemp makes the file private; an exported model is meant to be shared
+        make_readable(tmp)  # an exported model is meant to be shared
         os.replace(tmp, target)
     except OSError as exc:
         raise KdguiError(f"cannot write {target}: {exc.strerror or exc}") from None

@@ -36,6 +36,13 @@ def resolve_runs_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ[RUNS_DIR_ENV]).expanduser() if os.environ.get(RUNS_DIR_ENV) else default_runs_dir()
 
 
+def make_readable(path: Path) -> None:
+    """Give a temporary file the permissions a normal new file would get (mkstemp makes it owner-only)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    Path(path).chmod(0o666 & ~umask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, then rename over: readers never see half a file."""
     path = Path(path)
@@ -45,6 +52,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        make_readable(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -284,3 +284,13 @@ def test_scan_survives_a_run_json_with_an_odd_creation_time(tmp_path):
     odd.meta["created"] = 5  # hand-edited: not a timestamp
     odd._write_meta()
     assert {r.id for r in store.list()} == {good.id, odd.id}
+
+
+def test_atomic_writes_get_normal_file_permissions(tmp_path):
+    """mkstemp's temporary file is owner-only; the renamed file must be readable like any new file."""
+    umask = os.umask(0o022)
+    try:
+        R.atomic_write_json(tmp_path / "result.json", {"ok": True})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "result.json").stat().st_mode & 0o777 == 0o644
