@@ -20,7 +20,7 @@ from .events import Progress
 from .experiments import finish_record, new_record, save_experiment
 from .models import build_model
 from .runs import Run, RunStore
-from .training import CancelToken, cached_teacher_logits, evaluate, resolve_device
+from .training import CancelToken, cached_teacher_logits, evaluate, make_adam, resolve_device
 
 DEFAULT_TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0)
 MAX_STUDENTS = 1024
@@ -455,7 +455,7 @@ def run_sweep(
             on_students(students)
         # Adam is elementwise, so one Adam over the stacked tensors is K independent Adams with this lr;
         # the fused kernel does the same arithmetic in one pass (equal to execute's Adam up to rounding).
-        optimizer = torch.optim.Adam(students.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda") or None)
+        optimizer = make_adam(students.parameters(), config.lr, device)
         temperatures = torch.tensor(temps_per_student, dtype=torch.float32, device=device)
         softened = soft_targets(config.loss, targets, config.temperatures)  # [N, per_group, C]
         needs_labels = config.alpha < 1

@@ -15,7 +15,7 @@ from kdgui.core.config import STUDENT_SPEC, TEACHER_SPEC
 from kdgui.core.data import load_splits, resolve_data_dir
 from kdgui.core.losses import soft_mse
 from kdgui.core.models import build_model
-from kdgui.core.training import teacher_logits
+from kdgui.core.training import make_adam, teacher_logits
 
 BATCH, T, TRAIN_SIZE, DISTILL_EPOCHS = 100, 4.0, 50_000, 14
 
@@ -42,7 +42,7 @@ def plain_distill_epoch(student, teacher, loader) -> float:
 
 
 def kdgui_distill_epoch(student, x, logits, generator) -> float:
-    opt = torch.optim.Adam(student.parameters(), lr=5e-3)
+    opt = make_adam(student.parameters(), 5e-3, torch.device("cpu"))  # the engine's optimiser
     start = time.perf_counter()
     order = torch.randperm(len(x), generator=generator)
     for i in range(0, len(x), BATCH):
@@ -67,7 +67,7 @@ def plain_supervised_epoch(model, loader) -> float:
 
 
 def kdgui_supervised_epoch(model, x, y, generator) -> float:
-    opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    opt = make_adam(model.parameters(), 5e-4, torch.device("cpu"))
     model.train()
     start = time.perf_counter()
     order = torch.randperm(len(x), generator=generator)
