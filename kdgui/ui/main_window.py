@@ -11,7 +11,7 @@ import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThread, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QSizePolicy, QTabWidget, QToolBar, QVBoxLayout, QWidget,
+    QDockWidget, QLabel, QMainWindow, QScrollArea, QSizePolicy, QTabWidget, QToolBar, QVBoxLayout, QWidget,
 )
 
 from ..core.config import Job
@@ -30,6 +30,7 @@ from .panels.distillation import DistillationPanel
 from .panels.experiments import ExperimentsPanel
 from .panels.networks import NetworksPanel
 from .panels.run_controls import START_BUTTONS, RunControls, format_seconds
+from .panels.help import ExplainDialog, show_about
 from .panels.report import ReportPanel
 from .panels.runs import RunsPanel
 from .panels.soft_targets import SoftTargetsPanel
@@ -212,11 +213,24 @@ class QtMainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction("Reset layout", self.reset_layout)
+        run_menu = self.menuBar().addMenu("&Run")
+        # Keyboard shortcuts for the main actions; each only clicks its button, so the same rules enable it.
+        self.shortcut_actions: dict[str, QAction] = {}
+        for key, (text, shortcut, button) in {
+            "teacher": ("Train &teacher", "Ctrl+1", self.run_controls.start_buttons["teacher"]),
+            "student": ("Train &student", "Ctrl+2", self.run_controls.start_buttons["student"]),
+            "distilled": ("&Distil", "Ctrl+3", self.run_controls.start_buttons["distilled"]),
+            "pause": ("&Pause / resume", "Ctrl+P", self.run_controls.pause_button),
+            "stop": ("S&top", "Ctrl+.", self.run_controls.stop_button),
+        }.items():
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(lambda _=False, b=button: b.isEnabled() and b.click())
+            run_menu.addAction(action)
+            self.shortcut_actions[key] = action
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("What is distillation?", self._explain)
-        help_menu.addAction("About kdgui", lambda: QMessageBox.about(
-            self, "About kdgui", "kdgui trains a big teacher network and a small student on MNIST and distils the one "
-            "into the other (Hinton, Vinyals and Dean, 2015), so you can watch it happen."))
+        help_menu.addAction("About kdgui", lambda: show_about(self))
 
     def _connect(self) -> None:
         for panel in (self.data_panel, self.networks_panel, self.training_panel, self.distillation_panel):
@@ -709,15 +723,7 @@ class QtMainWindow(QMainWindow):
         event.accept()
 
     def _explain(self) -> None:
-        QMessageBox.information(
-            self, "What is distillation?",
-            "A big network (the teacher) is trained on the labels. Its outputs say more than the label: for a 7 it may "
-            "give a little probability to 1 and 9. Dividing its logits by a temperature T > 1 before the softmax makes "
-            "these small probabilities visible. A small network (the student) trained to match these soft targets "
-            "learns more from each image than one trained on the labels alone.\n\n"
-            "1. Data: get MNIST.  2. Train the teacher.  3. Train the student from labels (the baseline).  "
-            "4. Distil the teacher into a fresh student.  5. Compare their test accuracies.",
-        )
+        ExplainDialog(self).exec()
 
 
 def unique_labels(runs: list[Run]) -> dict[str, str]:
