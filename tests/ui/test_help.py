@@ -33,3 +33,14 @@ def test_keyboard_shortcuts_start_and_respect_the_buttons_rules(qtbot, window):
     with qtbot.waitSignal(window.runEnded, timeout=20_000) as blocker:
         window.shortcut_actions["teacher"].trigger()
     assert blocker.args[0] == "finished"
+
+
+def test_every_control_that_takes_a_number_has_a_tooltip(window):
+    from PySide6.QtWidgets import QAbstractSpinBox, QSlider
+
+    from kdgui.ui.widgets.number_field import NumberField
+
+    controls = [c for cls in (NumberField, QAbstractSpinBox, QSlider) for c in window.findChildren(cls)]
+    assert len(controls) > 15
+    bare = [c for c in controls if not (c.toolTip() or (c.parent() is not None and c.parent().toolTip()))]
+    assert bare == []
