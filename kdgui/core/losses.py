@@ -32,6 +32,16 @@ def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tenso
     return -(softmax_t(teacher_logits, temperature) * log_q).sum(-1).mean()
 
 
+def _with_labels(soft: torch.Tensor, student_logits: torch.Tensor, labels: torch.Tensor | None, alpha: float, name: str) -> torch.Tensor:
+    """``alpha * soft + (1 - alpha) * CE(student, labels)``; the label term is skipped at alpha = 1."""
+    loss = alpha * soft
+    if alpha < 1:
+        if labels is None:
+            raise ValueError(f"{name} loss with alpha < 1 needs labels")
+        loss = loss + (1 - alpha) * F.cross_entropy(student_logits, labels)
+    return loss
+
+
 def hinton(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
@@ -44,12 +54,8 @@ def hinton(
     The soft term's gradient shrinks as 1/T^2, so multiplying by T^2 keeps its size comparable as T
     changes. With ``alpha = 1`` only soft targets teach and ``labels`` may be None.
     """
-    loss = alpha * temperature**2 * soft_kl(student_logits, teacher_logits, temperature)
-    if alpha < 1:
-        if labels is None:
-            raise ValueError("hinton loss with alpha < 1 needs labels")
-        loss = loss + (1 - alpha) * F.cross_entropy(student_logits, labels)
-    return loss
+    soft = temperature**2 * soft_kl(student_logits, teacher_logits, temperature)
+    return _with_labels(soft, student_logits, labels, alpha, "hinton")
 
 
 def distillation_loss(
@@ -64,10 +70,5 @@ def distillation_loss(
     if kind == "hinton":
         return hinton(student_logits, teacher_logits, labels, temperature, alpha)
     if kind == "soft_mse":
-        loss = alpha * soft_mse(student_logits, teacher_logits, temperature)
-        if alpha < 1:
-            if labels is None:
-                raise ValueError("soft_mse loss with alpha < 1 needs labels")
-            loss = loss + (1 - alpha) * F.cross_entropy(student_logits, labels)
-        return loss
+        return _with_labels(soft_mse(student_logits, teacher_logits, temperature), student_logits, labels, alpha, "soft_mse")
     raise ValueError(f"unknown loss {kind!r}")
