@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import signal
 import sys
 import threading
@@ -145,33 +144,59 @@ def _job_from_args(args: argparse.Namespace, store: RunStore) -> C.Job:
                  standardize=args.standardize)
 
 
+class TerminalProgress:
+    """One tqdm bar over a run's steps (on a terminal, unless --quiet) and lines that print above it."""
+
+    def __init__(self, args: argparse.Namespace, title: str) -> None:
+        self.args, self.title = args, title
+        self.bar: tqdm | None = None
+
+    def start(self, total_steps: int, line: str) -> None:
+        self.say(line)
+        self.bar = tqdm(total=total_steps, desc=self.title, unit="step", disable=self.args.quiet or None, leave=True,
+                        dynamic_ncols=True)
+
+    def step(self, event: Progress) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            if event.batch % 20 == 0 or event.batch == event.batches_per_epoch:  # the postfix redraw is not free
+                self.bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.4f}", refresh=False)
+
+    def say(self, text: str) -> None:
+        _say(self.args, text, self.bar)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> TerminalProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_job(job: C.Job, store: RunStore, args: argparse.Namespace, title: str) -> dict[str, Any]:
     """Train one job with a progress bar; return its result as the JSON object the CLI writes."""
     from .core.training import execute
 
-    bar = None
     result: dict[str, Any] = {}
-    try:
+    with TerminalProgress(args, title) as progress:
         for event in execute(job, store, data_dir=args.data_dir, download=args.download):
             if isinstance(event, Started):
                 result["run_id"] = event.run_id
-                bar = tqdm(total=event.total_steps, desc=title, unit="step", disable=args.quiet or None, leave=True, dynamic_ncols=True)
-                _say(args, f"{title}: run {event.run_id} on {event.device}, {job.net.describe()}")
+                progress.start(event.total_steps, f"{title}: run {event.run_id} on {event.device}, {job.net.describe()}")
             elif isinstance(event, Progress):
-                if bar is not None:
-                    bar.update(1)
-                    if event.batch % 20 == 0 or event.batch == event.batches_per_epoch:
-                        bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.4f}", refresh=False)
+                progress.step(event)
             elif isinstance(event, Evaluation) and event.epoch_end:
-                _say(args, f"{title}: epoch {event.epoch:.0f}  train {event.train_acc:.2%}  val {event.val_acc:.2%}  test {event.test_acc:.2%}", bar)
+                progress.say(f"{title}: epoch {event.epoch:.0f}  train {event.train_acc:.2%}  val {event.val_acc:.2%}  "
+                             f"test {event.test_acc:.2%}")
             elif isinstance(event, Finished):
                 result.update(train_acc=event.train_acc, val_acc=event.val_acc, test_acc=event.test_acc,
                               seconds=round(event.seconds, 2), epoch=event.epoch)
             elif isinstance(event, Cancelled):
                 result.update(stopped=True, seconds=round(event.seconds, 2))
-    finally:
-        if bar is not None:
-            bar.close()
     return result
 
 

@@ -6,9 +6,8 @@ import argparse
 import dataclasses
 from typing import Any
 
-from tqdm import tqdm
 
-from .cli import _common, _floats, _ints, _say, _write_json
+from .cli import TerminalProgress, _common, _floats, _ints, _write_json
 from .core import config as C
 from .core.errors import KdguiError
 from .core.events import Cancelled, Evaluation, Progress, Started
@@ -108,25 +107,21 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
         student=_student_spec(args), eval_every=args.eval_every, train_limit=args.limit, keep_best=args.keep_best,
         device=args.device, student_run=reference, name=args.name,
     )
-    bar = None
     result: dict[str, Any] = {}
     references = ()
-    try:
+    with TerminalProgress(args, "sweep") as progress:
         for event in run_sweep(config, store, data_dir=args.data_dir, download=args.download):
             if isinstance(event, SweepStarted):
                 references = event.references
                 result.update(sweep_id=event.sweep_id, teacher_run=event.teacher_run)
-                _say(args, f"sweep {event.sweep_id}: {len(event.temperatures)} students ({len(config.temperatures)} temperatures "
-                           f"x {config.seeds} seed(s)) of {config.student.describe()} from teacher {event.teacher_run} on {event.device}")
-                bar = tqdm(total=event.total_steps, desc="sweep", unit="step", disable=args.quiet or None, leave=True, dynamic_ncols=True)
+                progress.start(event.total_steps, f"sweep {event.sweep_id}: {len(event.temperatures)} students "
+                               f"({len(config.temperatures)} temperatures x {config.seeds} seed(s)) of "
+                               f"{config.student.describe()} from teacher {event.teacher_run} on {event.device}")
             elif isinstance(event, Progress):
-                if bar is not None:
-                    bar.update(1)
-                    if event.batch % 50 == 0 or event.batch == event.batches_per_epoch:
-                        bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.4f}", refresh=False)
+                progress.step(event)
             elif isinstance(event, SweepEvaluation) and event.epoch_end:
                 accs = "  ".join(f"T={p.temperature:g} {p.test_mean:.2%}" for p in event.by_temperature())
-                _say(args, f"sweep: epoch {event.epoch:.0f}  test  {accs}", bar)
+                progress.say(f"sweep: epoch {event.epoch:.0f}  test  {accs}")
             elif isinstance(event, SweepFinished):
                 result.update(
                     seconds=round(event.seconds, 2), teacher_seconds=round(event.teacher_seconds, 2), path=event.path,
@@ -135,9 +130,7 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
                               for (t, s), v, a, e in zip(config.students, event.val_acc, event.test_acc, event.epochs)],
                     references=[dataclasses.asdict(r) for r in references],
                 )
-                if bar is not None:
-                    bar.close()
-                    bar = None
+                progress.close()
                 print(format_sweep_table(event.points, references))
                 if config.keep_best:
                     epochs = ", ".join(f"T={t:g}: {e}" for (t, _), e in zip(config.students, event.epochs))
@@ -148,9 +141,6 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
                       f"saved to {event.path}")
             elif isinstance(event, SweepCancelled):
                 result.update(stopped=True, seconds=round(event.seconds, 2), path=event.path)
-    finally:
-        if bar is not None:
-            bar.close()
     _write_json(args.json, result)
     return 130 if result.get("stopped") else 0
 
@@ -162,25 +152,18 @@ def study_command(args: argparse.Namespace, store: RunStore) -> int:
         batch_size=args.batch_size, seed=args.seed, eval_every=args.eval_every, train_limit=args.limit,
         keep_best=args.keep_best, device=args.device, jitter_pixels=args.jitter, student=_student_spec(args), name=args.name,
     )
-    bar = None
     result: dict[str, Any] = {"study": args.study}
-    try:
+    with TerminalProgress(args, args.study) as progress:
         for event in run_study(config, store, data_dir=args.data_dir, download=args.download):
             if isinstance(event, Started):
                 result["run_id"] = event.run_id
-                bar = tqdm(total=event.total_steps, desc=args.study, unit="step", disable=args.quiet or None, leave=True, dynamic_ncols=True)
-                _say(args, f"{args.study}: {config.describe()}; run {event.run_id} on {event.device}", bar)
+                progress.start(event.total_steps, f"{args.study}: {config.describe()}; run {event.run_id} on {event.device}")
             elif isinstance(event, Progress):
-                if bar is not None:
-                    bar.update(1)
-                    if event.batch % 20 == 0 or event.batch == event.batches_per_epoch:
-                        bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.4f}", refresh=False)
+                progress.step(event)
             elif isinstance(event, Evaluation) and event.epoch_end:
-                _say(args, f"{args.study}: epoch {event.epoch:.0f}  val {event.val_acc:.2%}  test {event.test_acc:.2%}", bar)
+                progress.say(f"{args.study}: epoch {event.epoch:.0f}  val {event.val_acc:.2%}  test {event.test_acc:.2%}")
             elif isinstance(event, StudyFinished):
-                if bar is not None:
-                    bar.close()
-                    bar = None
+                progress.close()
                 result.update(study_id=event.study_id, summary=event.summary, seconds=round(event.seconds, 2),
                               path=event.path, **event.result)
                 print(event.summary)
@@ -189,9 +172,6 @@ def study_command(args: argparse.Namespace, store: RunStore) -> int:
                 result.update(stopped=True)
                 if isinstance(event, StudyCancelled):
                     result.update(study_id=event.study_id, path=event.path)
-    finally:
-        if bar is not None:
-            bar.close()
     _write_json(args.json, result)
     return 130 if result.get("stopped") else 0
 

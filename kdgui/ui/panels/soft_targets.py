@@ -17,7 +17,7 @@ from ...core.softtargets import (
 )
 from ...core.training import predict_logits
 from ..temperature_model import TemperatureModel
-from ..widgets.soft_target_bars import ROLE_COLOURS, ROLE_LABELS, SoftTargetBars, make_legend_html, role_colour
+from ..widgets.soft_target_bars import ROLE_COLOURS, SoftTargetBars, make_legend_html, role_colour
 from ..widgets.temperature_slider import TemperatureSlider
 
 MAX_DIGITS = 12
