@@ -7,29 +7,12 @@ from collections import OrderedDict
 
 import pytest
 
-from kdgui import cli
 from kdgui.core import studies, sweep, training
 from kdgui.core.config import Job, NetSpec, TrainConfig
 from kdgui.core.experiments import list_experiments
 from kdgui.core.runs import RunStore
 from kdgui.core.training import execute, run_to_end
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:  # argparse: --help and usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2 and "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("kdgui-cli: error: "), err
-    for needle in needles:
-        assert needle in lines[0]
+from test_cli import assert_one_line_error, run_cli
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 
 import pytest
 import torch
@@ -12,7 +11,6 @@ from kdgui.core.config import Job, NetSpec, TrainConfig
 from kdgui.core.errors import ConfigError
 from kdgui.core.events import Cancelled, Evaluation, Finished, Progress, Started
 from kdgui.core.experiments import list_experiments
-from kdgui.core.runs import RunStore
 from kdgui.core.studies import (
     StudyCancelled,
     StudyConfig,
@@ -27,21 +25,6 @@ from kdgui.core.training import CancelToken, execute, run_to_end
 
 TEACHER = NetSpec(hidden=(64,), dropout=(0.5,))
 STUDENT = NetSpec(hidden=(16,))
-
-
-@pytest.fixture
-def data(synthetic_splits):
-    return synthetic_splits(n_train=400, n_val=100, n_test=200, seed=0)
-
-
-@pytest.fixture
-def store(runs_dir):
-    return RunStore(runs_dir)
-
-
-@pytest.fixture(autouse=True)
-def fresh_logit_cache(monkeypatch):
-    monkeypatch.setattr(training, "_LOGIT_CACHE", OrderedDict())
 
 
 @pytest.fixture

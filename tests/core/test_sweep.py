@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections import OrderedDict
 
 import pytest
 import torch
@@ -15,7 +14,6 @@ from kdgui.core.errors import ConfigError
 from kdgui.core.events import Progress
 from kdgui.core.experiments import list_experiments
 from kdgui.core.models import build_model
-from kdgui.core.runs import RunStore
 from kdgui.core.sweep import (
     StackedStudents,
     SweepCancelled,
@@ -31,21 +29,6 @@ from kdgui.core.training import CancelToken, execute, run_to_end
 
 TEACHER = NetSpec(hidden=(64,), dropout=(0.5,))
 STUDENT = NetSpec(hidden=(16, 8))  # two hidden layers: exercises both the grouped first layer and the batched ones
-
-
-@pytest.fixture
-def data(synthetic_splits):
-    return synthetic_splits(n_train=400, n_val=100, n_test=200, seed=0)
-
-
-@pytest.fixture
-def store(runs_dir):
-    return RunStore(runs_dir)
-
-
-@pytest.fixture(autouse=True)
-def fresh_logit_cache(monkeypatch):
-    monkeypatch.setattr(training, "_LOGIT_CACHE", OrderedDict())
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 
 import pytest
 import torch
@@ -14,27 +13,11 @@ from kdgui.core.config import DistillConfig, Job, NetSpec, TrainConfig
 from kdgui.core.errors import ConfigError, RunError
 from kdgui.core.events import Cancelled, Evaluation, Finished, Progress, Started
 from kdgui.core.models import MLP, build_model
-from kdgui.core.runs import RunStore
 from kdgui.core.training import CancelToken, execute, resolve_device, run_to_end
 
 STUDENT = NetSpec(hidden=(32,))
 TEACHER = NetSpec(hidden=(64,), dropout=(0.5,))
 FAST = TrainConfig(epochs=2, lr=1e-2, batch_size=40, seed=0, eval_every=0, device="cpu")  # 400 images: 10 batches
-
-
-@pytest.fixture
-def data(synthetic_splits):
-    return synthetic_splits(n_train=400, n_val=100, n_test=200, seed=0)
-
-
-@pytest.fixture
-def store(runs_dir):
-    return RunStore(runs_dir)
-
-
-@pytest.fixture(autouse=True)
-def fresh_logit_cache(monkeypatch):
-    monkeypatch.setattr(training, "_LOGIT_CACHE", OrderedDict())
 
 
 def student(**train) -> Job:
