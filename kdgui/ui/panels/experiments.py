@@ -146,26 +146,8 @@ class ExperimentsPanel(QWidget):
         form.addRow("Loss", self.sweep_loss)
         form.addRow("Alpha", self.sweep_alpha)
         form.addRow("Training images", self.sweep_limit)
-        self.sweep_teacher = QLabel()
-        self.sweep_teacher.setWordWrap(True)
-        self.sweep_problem = ProblemLabel()
-        self.run_sweep_button = QPushButton("Run sweep")
-        self.stop_sweep_button = QPushButton("Stop")
-        self.run_sweep_button.clicked.connect(self.start_sweep)
-        self.stop_sweep_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_sweep_button)
-        buttons.addWidget(self.stop_sweep_button)
-        self.sweep_status = QLabel("")
-        self.sweep_status.setWordWrap(True)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addLayout(form)
-        left_layout.addWidget(self.sweep_teacher)
-        left_layout.addWidget(self.sweep_problem)
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.sweep_status)
-        left_layout.addStretch(1)
+        left, (self.sweep_teacher, self.sweep_problem, self.run_sweep_button, self.stop_sweep_button,
+               self.sweep_status) = self._controls_column(form, "Run sweep", self.start_sweep)
         for field in (self.sweep_epochs, self.sweep_seeds, self.sweep_alpha, self.sweep_limit):
             field.valueChanged.connect(self.update_actions)
         self.temperatures_edit.textChanged.connect(self.update_actions)
@@ -233,6 +215,30 @@ class ExperimentsPanel(QWidget):
             epochs=int(self.sweep_epochs.value()), loss=self.sweep_loss.currentText(), alpha=float(self.sweep_alpha.value()),
             train_limit=int(self.sweep_limit.value()) or None, student=self._student(),
         )
+
+    def _controls_column(self, form: QFormLayout, run_text: str, start) -> tuple[QWidget, tuple]:  # noqa: ANN001
+        """A form with, under it, which teacher is used, a problem line, Run and Stop buttons, and a status line."""
+        teacher = QLabel()
+        teacher.setWordWrap(True)
+        problem = ProblemLabel()
+        run_button = QPushButton(run_text)
+        stop_button = QPushButton("Stop")
+        run_button.clicked.connect(start)
+        stop_button.clicked.connect(self.stop)
+        buttons = QHBoxLayout()
+        buttons.addWidget(run_button)
+        buttons.addWidget(stop_button)
+        status = QLabel("")
+        status.setWordWrap(True)
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.addLayout(form)
+        for widget in (teacher, problem):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        layout.addWidget(status)
+        layout.addStretch(1)
+        return column, (teacher, problem, run_button, stop_button, status)
 
     def start_sweep(self) -> bool:
         try:
@@ -316,26 +322,8 @@ class ExperimentsPanel(QWidget):
         for field in (self.study_temperature, self.study_epochs, self.study_limit):
             field.valueChanged.connect(self.update_actions)
         self.study_classes.textChanged.connect(self.update_actions)
-        self.study_teacher = QLabel()
-        self.study_teacher.setWordWrap(True)
-        self.study_problem = ProblemLabel()
-        self.run_study_button = QPushButton("Run study")
-        self.stop_study_button = QPushButton("Stop")
-        self.run_study_button.clicked.connect(self.start_study)
-        self.stop_study_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_study_button)
-        buttons.addWidget(self.stop_study_button)
-        self.study_status = QLabel("")
-        self.study_status.setWordWrap(True)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addLayout(form)
-        left_layout.addWidget(self.study_teacher)
-        left_layout.addWidget(self.study_problem)
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.study_status)
-        left_layout.addStretch(1)
+        left, (self.study_teacher, self.study_problem, self.run_study_button, self.stop_study_button,
+               self.study_status) = self._controls_column(form, "Run study", self.start_study)
 
         self.study_words = QLabel("Choose a study and press Run study: its result appears here in words and numbers.")
         self.study_words.setWordWrap(True)
