@@ -9,7 +9,7 @@ from .core.data import load_splits
 from .core.errors import DataError, KdguiError
 from .core.export import FORMATS, export_model, max_abs_difference
 from .core.predict import SOURCES, NamedModel, bundled_models, choose_models
-from .core.report import ROLE_TITLES, format_report, measure, report_dict, test_accuracy
+from .core.report import ROLE_TITLES, format_report, measure, network_label, report_dict, test_accuracy
 from .core.runs import RunStore, atomic_write_json
 
 ROLES = tuple(ROLE_TITLES)
@@ -76,8 +76,7 @@ def run_report(args: argparse.Namespace, store: RunStore) -> int:
     rows = {}
     for m in models:
         acc = test_accuracy(m.model, data.test_x, data.test_y) if data is not None else None
-        label = f"{ROLE_TITLES[m.key]} {m.model.spec.describe()}" if hasattr(m.model, "spec") else m.label
-        rows[m.key] = measure(m.key, label, m.model, acc, args.repeats)
+        rows[m.key] = measure(m.key, network_label(m.key, m.model, m.label), m.model, acc, args.repeats)
     print(format_report(rows))
     if args.json:
         atomic_write_json(args.json, report_dict(rows))

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import torch
 
-from .config import KINDS, NetSpec, _build
+from .config import KIND_TITLES, KINDS, NetSpec, _build
 from .data import Splits, load_splits
 from .errors import ConfigError, KdguiError, RunError
 from .models import MLP, parameter_count
@@ -23,7 +23,6 @@ BUNDLE_SCHEMA = "kdgui.bundle/1"
 BUNDLE_JSON = "bundled.json"
 WEIGHT_FILES = {kind: f"bundled_{kind}.pt" for kind in KINDS}
 RESOURCE_PACKAGE = "kdgui.resources"
-_TITLES = {"teacher": "Teacher", "student": "Student from labels", "distilled": "Distilled student"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class BundledModel:
 
     @property
     def label(self) -> str:
-        return f"{_TITLES[self.kind]} {self.model.spec.describe()} (bundled)"
+        return f"{KIND_TITLES[self.kind]} {self.model.spec.describe()} (bundled)"
 
     @property
     def test_acc(self) -> float:

@@ -13,6 +13,7 @@ ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "leaky_relu")
 LOSSES = ("soft_mse", "hinton")
 TRANSFER_SETS = ("train", "leave_out", "noise", "jitter")
 KINDS = ("teacher", "student", "distilled")
+KIND_TITLES = {"teacher": "Teacher", "student": "Student from labels", "distilled": "Distilled student"}
 DATASETS = ("mnist", "fashion-mnist", "kmnist")
 NUM_CLASSES = 10
 IMAGE_PIXELS = 28 * 28

@@ -8,14 +8,13 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
-from .config import IMAGE_PIXELS, KINDS
+from .config import IMAGE_PIXELS, KIND_TITLES, KINDS
 from .errors import KdguiError
 from .losses import softmax_t
 from .preprocess import preprocess
 from .runs import Run, RunStore
 
 SOURCES = ("auto", "bundled", "runs")
-_TITLES = {"teacher": "Teacher", "student": "Student from labels", "distilled": "Distilled student"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class Predictor:
 
     def __init__(self, models: Iterable[NamedModel] | Mapping[str, nn.Module]) -> None:
         if isinstance(models, Mapping):
-            models = [NamedModel(k, _TITLES.get(k, k), m, "") for k, m in models.items()]
+            models = [NamedModel(k, KIND_TITLES.get(k, k), m, "") for k, m in models.items()]
         self.models: list[NamedModel] = list(models)
         if not self.models:
             raise KdguiError("the predictor needs at least one model")
@@ -131,7 +130,7 @@ def choose_models(store: RunStore, source: str = "auto", folder: Any = None) -> 
     for kind in KINDS:
         if kind in runs:
             run = runs[kind]
-            chosen.append(NamedModel(kind, f"{_TITLES[kind]} {run.job.net.describe()} ({run.meta.get('name') or run.id})", run.load_model(), run.id))
+            chosen.append(NamedModel(kind, f"{KIND_TITLES[kind]} {run.job.net.describe()} ({run.meta.get('name') or run.id})", run.load_model(), run.id))
         else:
             chosen.append(bundled[kind])
     return chosen

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .config import IMAGE_PIXELS
+from .config import IMAGE_PIXELS, KIND_TITLES, KINDS
 from .models import parameter_count
 
-ROLES = ("teacher", "student", "distilled")
-ROLE_TITLES = {"teacher": "Teacher", "student": "Student from labels", "distilled": "Distilled student"}
+ROLES = KINDS
+ROLE_TITLES = KIND_TITLES
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class ModelFigures:
     latency_batch1_ms: float  # median milliseconds for one image
     latency_batch256_ms_per_image: float  # median milliseconds per image in a batch of 256
     test_acc: float | None
+
+
+def network_label(role: str, model: nn.Module, fallback: str) -> str:
+    """'Teacher 784-1200-1200-10': the role's title and the architecture, for a report row."""
+    spec = getattr(model, "spec", None)
+    return f"{ROLE_TITLES.get(role, role)} {spec.describe()}" if spec is not None else fallback
 
 
 def state_dict_bytes(model: nn.Module) -> int:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 from ...core.errors import KdguiError
 from ...core.export import export_model, max_abs_difference
 from ...core.predict import NamedModel
-from ...core.report import ROLE_TITLES, ModelFigures, measure, summary_sentence, test_accuracy
+from ...core.report import ModelFigures, measure, network_label, summary_sentence, test_accuracy
 
 COLUMNS = ("Network", "Parameters", "On disk", "1 image", "Per image in 256", "Test accuracy")
 
@@ -33,8 +33,7 @@ class _MeasureTask(QRunnable):
             rows = {}
             for m in self.models:
                 acc = test_accuracy(m.model, *self.test_set) if self.test_set is not None else None
-                label = f"{ROLE_TITLES.get(m.key, m.key)} {m.model.spec.describe()}" if hasattr(m.model, "spec") else m.label
-                rows[m.key] = measure(m.key, label, m.model, acc, self.repeats)
+                rows[m.key] = measure(m.key, network_label(m.key, m.model, m.label), m.model, acc, self.repeats)
             self.signals.done.emit(rows)
         except Exception as exc:  # noqa: BLE001 - any failure is shown to the user, the app stays usable
             self.signals.done.emit(f"{type(exc).__name__}: {exc}")
