@@ -17,7 +17,9 @@ from .config import KIND_TITLES, KINDS, NetSpec, _build
 from .data import Splits, load_splits
 from .errors import ConfigError, KdguiError, RunError
 from .models import MLP, parameter_count
-from .runs import WEIGHTS_FILE, RunStore, atomic_write_json, load_state_dict, load_weights_into, save_state_dict
+from .runs import (
+    WEIGHTS_FILE, RunStore, atomic_write_json, load_state_dict, load_weights_into, read_json_file, save_state_dict,
+)
 
 BUNDLE_SCHEMA = "kdgui.bundle/1"
 BUNDLE_JSON = "bundled.json"
@@ -51,12 +53,7 @@ def resource_folder() -> Any:
 def read_bundle_info(folder: Any = None) -> dict[str, Any]:
     """The validated bundled.json of ``folder`` (default: kdgui.resources); any problem is a RunError."""
     path = (resource_folder() if folder is None else Path(folder)) / BUNDLE_JSON
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path} is missing: kdgui was installed without its bundled models") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path} is corrupt ({type(exc).__name__})") from None
+    info = read_json_file(path, f"{path} is missing: kdgui was installed without its bundled models")
     if not isinstance(info, dict) or info.get("schema") != BUNDLE_SCHEMA or not isinstance(info.get("models"), dict):
         raise RunError(f"{path} is not a kdgui bundle description (expected schema {BUNDLE_SCHEMA})")
     for kind in KINDS:

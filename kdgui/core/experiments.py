@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 from pathlib import Path
 from typing import Any
 
 from .errors import RunError
-from .runs import RunStore, atomic_write_json
+from .runs import RunStore, atomic_write_json, read_json_file
 
 EXPERIMENT_SCHEMA = "kdgui.experiment/1"
 EXPERIMENT_STATUSES = ("running", "finished", "stopped", "failed")
@@ -57,12 +56,7 @@ def finish_record(record: dict[str, Any], status: str, **fields: Any) -> dict[st
 
 def load_experiment(path: Path) -> dict[str, Any]:
     """Read one experiment file; anything unreadable or foreign is a RunError naming the file."""
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path} is corrupt ({type(exc).__name__})") from None
+    record = read_json_file(path, f"{path} is missing")
     if not isinstance(record, dict) or record.get("schema") != EXPERIMENT_SCHEMA:
         raise RunError(f"{path} is not a kdgui experiment file (expected schema {EXPERIMENT_SCHEMA})")
     return record

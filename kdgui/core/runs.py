@@ -70,6 +70,16 @@ def save_state_dict(state: dict[str, torch.Tensor], path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def read_json_file(path: Path, missing: str) -> Any:
+    """Parse a JSON file kdgui wrote; a missing file raises RunError(``missing``), an unreadable one says it is corrupt."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(missing) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path} is corrupt ({type(exc).__name__})") from None
+
+
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Load weights with ``weights_only=True`` (no arbitrary code); anything else becomes a RunError."""
     try:
@@ -179,12 +189,7 @@ class Run:
     def open(cls, path: Path) -> Run:
         """Read a run folder; a missing, corrupt or foreign ``run.json`` gives a RunError naming it."""
         meta_path = Path(path) / META_FILE
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunError(f"{path} is not a kdgui run: it has no {META_FILE}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RunError(f"{meta_path} is corrupt ({type(exc).__name__})") from None
+        meta = read_json_file(meta_path, f"{path} is not a kdgui run: it has no {META_FILE}")
         if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
             raise RunError(f"{meta_path} is not a kdgui run file (expected schema {SCHEMA})")
         if meta.get("status") not in STATUSES or not isinstance(meta.get("id"), str):
