@@ -194,14 +194,7 @@ class ExperimentsPanel(QWidget):
         right.addWidget(self.sweep_plot)
         right.addWidget(self.sweep_table)
         right.setSizes([420, 180])
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setSizes([300, 800])
-        splitter.setStretchFactor(1, 1)
-        box = QVBoxLayout(page)
-        box.addWidget(splitter)
-        return page
+        return self._controls_beside(page, left, right)
 
     def sweep_config(self) -> SweepConfig:
         """The sweep the button runs, checked by the core (a ConfigError says why not)."""
@@ -215,6 +208,18 @@ class ExperimentsPanel(QWidget):
             epochs=int(self.sweep_epochs.value()), loss=self.sweep_loss.currentText(), alpha=float(self.sweep_alpha.value()),
             train_limit=int(self.sweep_limit.value()) or None, student=self._student(),
         )
+
+    @staticmethod
+    def _controls_beside(page: QWidget, left: QWidget, right: QWidget) -> QWidget:
+        """The page: controls on the left, results taking the rest of the width."""
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([300, 800])
+        splitter.setStretchFactor(1, 1)
+        box = QVBoxLayout(page)
+        box.addWidget(splitter)
+        return page
 
     def _controls_column(self, form: QFormLayout, run_text: str, start) -> tuple[QWidget, tuple]:  # noqa: ANN001
         """A form with, under it, which teacher is used, a problem line, Run and Stop buttons, and a status line."""
@@ -349,14 +354,7 @@ class ExperimentsPanel(QWidget):
         right.addWidget(self.study_numbers)
         right.addWidget(self.study_plot)
         right.setSizes([140, 200, 260])
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setSizes([300, 800])
-        splitter.setStretchFactor(1, 1)
-        box = QVBoxLayout(page)
-        box.addWidget(splitter)
-        return page
+        return self._controls_beside(page, left, right)
 
     def _study_changed(self) -> None:
         study = self.study_choice.currentData()
