@@ -48,3 +48,14 @@ def make_window(qtbot, synthetic_splits):
 @pytest.fixture
 def window(make_window) -> QtMainWindow:
     return make_window()
+
+
+@pytest.fixture
+def models():
+    """A random teacher, student and distilled student: spread-out logits whose values only need to be matched."""
+    from kdgui.core.config import NetSpec
+    from kdgui.core.models import build_model
+    from kdgui.core.predict import NamedModel
+
+    return [NamedModel(role, role, build_model(NetSpec(hidden=(16,)), seed=i))
+            for i, role in enumerate(("teacher", "student", "distilled"))]

@@ -71,12 +71,6 @@ def test_undo_takes_back_the_last_stroke_and_clear_empties(qtbot, canvas):
 
 
 @pytest.fixture
-def models():
-    return [NamedModel(role, role, build_model(NetSpec(hidden=(16,)), seed=i)) for i, role in
-            enumerate(("teacher", "student", "distilled"))]
-
-
-@pytest.fixture
 def panel(qtbot, models):
     widget = CanvasPanel(TemperatureModel(1.0))
     qtbot.addWidget(widget)

@@ -4,21 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from kdgui.core.config import NetSpec
 from kdgui.core.losses import softmax_t
-from kdgui.core.models import build_model
-from kdgui.core.predict import NamedModel
 from kdgui.core.softtargets import class_similarity, entropy_bits
 from kdgui.ui.panels.soft_targets import MAX_DIGITS, SoftTargetsPanel
 from kdgui.ui.temperature_model import TemperatureModel
 from ui_helpers import make_synthetic_splits
-
-
-@pytest.fixture
-def models():
-    # Random networks give spread-out logits; their exact values do not matter, only that bars match them.
-    return [NamedModel(role, role, build_model(NetSpec(hidden=(16,)), seed=i)) for i, role in
-            enumerate(("teacher", "student", "distilled"))]
 
 
 @pytest.fixture
