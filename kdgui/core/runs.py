@@ -210,7 +210,8 @@ class RunStore:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = resolve_runs_dir(root)
 
-    def create(self, job: Job) -> Run:
+    def create(self, job: Job, origin: str = "") -> Run:
+        """A new run folder in status running; ``origin`` names the study that made it (those never become defaults)."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -228,6 +229,8 @@ class RunStore:
             "job": job.to_dict(),
             "summary": {},
         }
+        if origin:
+            meta["origin"] = origin
         run = Run(path, meta)
         run._write_meta()
         return run

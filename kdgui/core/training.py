@@ -179,6 +179,7 @@ def execute(
     data_dir: str | None = None,
     download: bool = False,
     on_run_created: Callable[[Run], None] | None = None,
+    origin: str = "",
 ) -> Iterator[Event]:
     """Train ``job`` and yield its events; the run (job, metrics, weights, status) is written to ``store``.
 
@@ -206,7 +207,7 @@ def execute(
     batches = -(-n_items // cfg.batch_size)
     total = batches * cfg.epochs
 
-    run = store.create(job)
+    run = store.create(job, origin)
     if on_run_created:
         on_run_created(run)
 
