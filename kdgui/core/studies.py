@@ -238,7 +238,7 @@ def _and(items: Sequence[Any], suffix: str = "s") -> str:
 
 
 def _references_text(refs: Sequence[Reference]) -> str:
-    return "; ".join(f"{r.label} {r.test_acc:.2%}" for r in refs)
+    return "; ".join(f"{r.label} {r.test_acc:.2%}" + (f" ({r.note})" if r.note else "") for r in refs)
 
 
 def _kept(config: StudyConfig, finished: Finished) -> str:
@@ -322,7 +322,7 @@ def run_study(
     started = time.perf_counter()
     points: list[tuple[int, float]] = []
     finished: Finished | None = None
-    events = execute(job, store, token, data=data)
+    events = execute(job, store, token, data=data, origin=f"study {record['id']}")
     try:
         for event in events:
             if isinstance(event, Started):
@@ -343,7 +343,7 @@ def run_study(
         summary, result = _analyse(config, store, finished, data, device, points)
         teacher = teacher_run.load_model(device)
         refs = [teacher_reference(teacher_run, teacher, data.to(device))]
-        student_ref = student_reference(store, "latest", dataset, config.student)
+        student_ref = student_reference(store, "latest", job, "study")
         if student_ref is not None:
             refs.append(student_ref)
         result["references"] = [dataclasses.asdict(r) for r in refs]

@@ -14,10 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import LOSSES, SEED_DISTILL_TRAIN, STUDENT_SPEC, DistillConfig, Job, NetSpec, TrainConfig
-from .data import Splits, load_splits
+from .data import DISPLAY_NAMES, Splits, load_splits
 from .errors import ConfigError, RunError
 from .events import Progress
 from .experiments import finish_record, new_record, save_experiment
+from .history import MNIST_TRAIN_IMAGES
+from .lineup import study_origin
 from .models import build_model
 from .runs import Run, RunStore
 from .training import CancelToken, cached_teacher_logits, evaluate, make_adam, resolve_device
@@ -113,12 +115,33 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class Reference:
-    """A horizontal line on the accuracy-vs-T plot: the teacher, or a student trained from labels."""
+    """A horizontal line on the accuracy-vs-T plot: the teacher, or a student trained from labels.
+
+    ``comparable`` is False when the label-trained student was not trained like the sweep's (or study's)
+    students; ``note`` then says what differs, in words ("" when comparable). The teacher is always the
+    teacher that was distilled from, so it carries neither. Records saved before these fields existed
+    lack them: read those with ``Reference.from_dict`` (missing means comparable, no note).
+    """
 
     label: str
     run_id: str
     val_acc: float
     test_acc: float
+    comparable: bool = True
+    note: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reference:
+        """A reference from a saved record (old records lack ``comparable`` and ``note``; unknown keys are ignored)."""
+        return cls(
+            str(data.get("label", "")), str(data.get("run_id", "")), float(data.get("val_acc", math.nan)),
+            float(data.get("test_acc", math.nan)), bool(data.get("comparable", True)), str(data.get("note") or ""),
+        )
+
+    def describe(self) -> str:
+        """One line: label, accuracies, run, and the note when not like for like."""
+        note = f"; {self.note}" if self.note else ""
+        return f"{self.label}: validation {self.val_acc:.2%}, test {self.test_acc:.2%} (run {self.run_id}{note})"
 
 
 @dataclass(frozen=True)
@@ -332,24 +355,69 @@ def teacher_reference(run: Run, teacher: nn.Module, data: Splits) -> Reference:
     return Reference("teacher", run.id, evaluate(teacher, data.val_x, data.val_y)[1], evaluate(teacher, data.test_x, data.test_y)[1])
 
 
-def student_reference(store: RunStore, which: str | None, dataset: str, spec: NetSpec) -> Reference | None:
-    """The student-from-labels line: a given run, or the newest finished one with this dataset and layer sizes."""
+def training_images(train_limit: int | None) -> int:
+    """How many training images a run with this ``train_limit`` learns from (None: all of them)."""
+    return min(train_limit or MNIST_TRAIN_IMAGES, MNIST_TRAIN_IMAGES)
+
+
+def _training_words(epochs: int, train_limit: int | None) -> str:
+    images = training_images(train_limit)
+    on = f"all {images:,} images" if images == MNIST_TRAIN_IMAGES else f"{images:,} images"
+    return f"{epochs} epoch{'' if epochs == 1 else 's'} on {on}"
+
+
+def _like_for_like_key(job: Job) -> tuple[Any, ...]:
+    return job.dataset, job.net.layer_sizes, training_images(job.train.train_limit), job.train.epochs
+
+
+def describe_difference(reference: Job, target: Job, what: str = "sweep") -> str:
+    """What differs between a reference run's training and the ``what`` (sweep, study) it is drawn beside.
+
+    "" when like for like: same dataset, layer sizes, number of training images and epochs. Otherwise one
+    line such as "not like for like: trained 20 epochs on all 50,000 images; this sweep: 5 epochs on 5,000 images".
+    """
+    if _like_for_like_key(reference) == _like_for_like_key(target):
+        return ""
+    mine, theirs = [], []
+    if reference.dataset != target.dataset:
+        mine.append(f"on {DISPLAY_NAMES.get(reference.dataset, reference.dataset)}")
+        theirs.append(f"on {DISPLAY_NAMES.get(target.dataset, target.dataset)}")
+    if reference.net.layer_sizes != target.net.layer_sizes:
+        mine.append(f"a {reference.net.describe()} network")
+        theirs.append(f"a {target.net.describe()} network")
+    mine.append(f"trained {_training_words(reference.train.epochs, reference.train.train_limit)}")
+    theirs.append(_training_words(target.train.epochs, target.train.train_limit))
+    return f"not like for like: {', '.join(mine)}; this {what}: {', '.join(theirs)}"
+
+
+def student_reference(store: RunStore, which: str | None, target: Job, what: str = "sweep") -> Reference | None:
+    """The student-from-labels line drawn beside ``target`` (the job a sweep's or study's students equal).
+
+    ``which`` is a run id (used as given), None (no line) or "latest": the newest finished label-trained
+    run with the same dataset, layer sizes, number of training images and epochs as ``target``; failing
+    that, the newest with the same dataset and layer sizes. Runs made by a study or sweep are never
+    picked. A reference not trained like ``target`` is marked not comparable, with what differs.
+    """
     if which is None:
         return None
     if which == "latest":
-        matches = [
+        candidates = [
             r for r in store.list()
-            if r.job.kind == "student" and r.status == "finished" and r.job.dataset == dataset
-            and r.job.net.layer_sizes == spec.layer_sizes and "test_acc" in r.summary and "val_acc" in r.summary
+            if r.job.kind == "student" and r.status == "finished" and not study_origin(r)
+            and r.job.dataset == target.dataset and r.job.net.layer_sizes == target.net.layer_sizes
+            and "test_acc" in r.summary and "val_acc" in r.summary
         ]
-        if not matches:
+        alike = [r for r in candidates if not describe_difference(r.job, target, what)]
+        if not (alike or candidates):
             return None
-        run = matches[-1]
+        run = (alike or candidates)[-1]
     else:
         run = store.get(which)
         if "test_acc" not in run.summary or "val_acc" not in run.summary:
             raise RunError(f"run {run.id} has no final accuracies to draw as a reference (status {run.status})")
-    return Reference(f"student from labels ({run.job.net.describe()})", run.id, run.summary["val_acc"], run.summary["test_acc"])
+    note = describe_difference(run.job, target, what)
+    return Reference(f"student from labels ({run.job.net.describe()})", run.id, run.summary["val_acc"],
+                     run.summary["test_acc"], comparable=not note, note=note)
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------
@@ -386,7 +454,8 @@ def run_sweep(
     temps_per_student = tuple(t for t, _ in config.students)
     seeds_per_student = tuple(s for _, s in config.students)
     references = [teacher_reference(teacher_run, teacher, data)]
-    student_ref = student_reference(store, config.student_run, dataset, config.student)
+    target = config.student_job(config.temperatures[0], config.seed, dataset, standardize)
+    student_ref = student_reference(store, config.student_run, target, "sweep")
     if student_ref is not None:
         references.append(student_ref)
 
@@ -535,7 +604,7 @@ def format_sweep_table(points: Sequence[TemperaturePoint], references: Sequence[
         else:
             lines.append(f"{p.temperature:>6g}  {p.val_mean:>10.2%}  {p.test_mean:>7.2%}")
     for r in references:
-        lines.append(f"{r.label}: validation {r.val_acc:.2%}, test {r.test_acc:.2%} (run {r.run_id})")
+        lines.append(r.describe())
     best = max(points, key=lambda p: (p.val_mean, -p.temperature)) if points else None
     if best is not None and not math.isnan(best.val_mean):
         lines.append(f"best on validation: T={best.temperature:g} (test {best.test_mean:.2%})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 
 import pytest
 import torch
@@ -174,6 +175,21 @@ def test_jitter_shifts_the_transfer_images(store, data, teacher, labelled):
     done = events[-1]
     assert done.result["test_acc"] == store.get(done.run_id).summary["test_acc"]
     assert done.result["jitter_pixels"] == 2
+
+
+def test_the_study_reference_is_an_ordinary_label_student_with_a_note_when_not_alike(store, data, teacher):
+    train = TrainConfig(epochs=1, lr=1e-2, batch_size=40, eval_every=0, device="cpu")
+    ordinary = store.create(Job("student", STUDENT, dataclasses.replace(train, epochs=5)))
+    ordinary.set_status("finished", val_acc=0.5, test_acc=0.5)
+    made = store.create(Job("student", STUDENT, train), origin="study 20240101-000000-study-abcd")  # alike, but a study's
+    made.set_status("finished", val_acc=0.6, test_acc=0.6)
+    done = list(run_study(study("jitter", teacher, epochs=1), store, data=data))[-1]
+    teacher_ref, student_ref = done.result["references"]
+    assert teacher_ref["run_id"] == teacher and teacher_ref["comparable"] is True and teacher_ref["note"] == ""
+    assert student_ref["run_id"] == ordinary.id and student_ref["comparable"] is False
+    note = "not like for like: trained 5 epochs on all 50,000 images; this study: 1 epoch on all 50,000 images"
+    assert student_ref["note"] == note
+    assert f"student from labels (784-16-10) 50.00% ({note})" in done.summary
 
 
 # --- events, cancel, saving --------------------------------------------------------------------------------

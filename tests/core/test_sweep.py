@@ -15,6 +15,7 @@ from kdgui.core.events import Progress
 from kdgui.core.experiments import list_experiments
 from kdgui.core.models import build_model
 from kdgui.core.sweep import (
+    Reference,
     StackedStudents,
     SweepCancelled,
     SweepConfig,
@@ -22,8 +23,11 @@ from kdgui.core.sweep import (
     SweepFinished,
     SweepStarted,
     batched_distillation_loss,
+    describe_difference,
+    format_sweep_table,
     run_sweep,
     soft_targets,
+    student_reference,
 )
 from kdgui.core.training import CancelToken, execute, run_to_end
 
@@ -197,6 +201,80 @@ def test_reference_lines_are_the_teacher_and_the_newest_matching_student(store, 
     assert refs[1].test_acc == matching.test_acc
     events, _ = sweep(sweep_config(teacher, student_run=None, epochs=1), store, data)
     assert [r.run_id for r in events[0].references] == [teacher]
+
+
+def label_run(store, hidden=(16, 8), epochs=2, train_limit=None, origin="", name="", acc=0.9) -> str:
+    """A finished label-trained student run, made without training."""
+    train = TrainConfig(epochs=epochs, lr=1e-2, batch_size=40, eval_every=0, device="cpu", train_limit=train_limit)
+    run = store.create(Job("student", NetSpec(hidden=hidden), train, name=name), origin=origin)
+    run.set_status("finished", val_acc=acc, test_acc=acc)
+    return run.id
+
+
+def test_a_student_trained_like_the_sweep_is_preferred_over_newer_ones_trained_otherwise(store):
+    target = sweep_config("teacher-id", epochs=2).student_job(2.0, 0)
+    alike = label_run(store, epochs=2, train_limit=60_000)  # a limit above the training set is all of it
+    label_run(store, epochs=20)  # newer, longer trained
+    label_run(store, epochs=2, train_limit=300)  # newer, fewer images
+    label_run(store, hidden=(32,), epochs=2)  # newer, another architecture
+    ref = student_reference(store, "latest", target)
+    assert ref.run_id == alike and ref.comparable and ref.note == ""
+    assert student_reference(store, None, target) is None
+
+
+def test_a_student_trained_otherwise_is_a_reference_with_a_note_saying_what_differs(store, data, teacher):
+    other = label_run(store, epochs=20)
+    label_run(store, hidden=(32,), epochs=1, train_limit=300)  # like for like except the architecture: never chosen
+    config = sweep_config(teacher, student_run="latest", epochs=1, seeds=1, train_limit=300)
+    events, _ = sweep(config, store, data)
+    student = events[0].references[1]
+    assert student.run_id == other and not student.comparable
+    assert student.note == "not like for like: trained 20 epochs on all 50,000 images; this sweep: 1 epoch on 300 images"
+    assert events[0].references[0].comparable and events[0].references[0].note == ""  # the teacher: as ever
+    saved = list_experiments(store, "sweep")[-1]["references"]
+    assert saved[1]["comparable"] is False and saved[1]["note"] == student.note
+    assert [Reference.from_dict(r) for r in saved] == list(events[0].references)
+    table = format_sweep_table(events[-1].points, events[0].references)
+    assert student.note in table and f"run {other}" in table
+
+
+def test_runs_made_by_a_study_are_never_references(store):
+    target = sweep_config("teacher-id", epochs=2).student_job(2.0, 0)
+    label_run(store, epochs=2, origin="study 20240101-120000-study-abcd")
+    label_run(store, epochs=2, name="study: no 3s in the transfer set")  # made by a study before runs had an origin
+    assert student_reference(store, "latest", target) is None
+    ordinary = label_run(store, epochs=5)
+    label_run(store, epochs=2, origin="sweep 1")
+    ref = student_reference(store, "latest", target)
+    assert ref.run_id == ordinary and not ref.comparable and "trained 5 epochs" in ref.note
+
+
+def test_a_reference_run_given_by_id_is_kept_and_gets_the_note(store):
+    target = sweep_config("teacher-id", epochs=2).student_job(2.0, 0)
+    label_run(store, epochs=2)
+    given = label_run(store, hidden=(32,), epochs=2, origin="study x")
+    ref = student_reference(store, given, target)
+    assert ref.run_id == given and not ref.comparable
+    assert ref.note == ("not like for like: a 784-32-10 network, trained 2 epochs on all 50,000 images; "
+                        "this sweep: a 784-16-8-10 network, 2 epochs on all 50,000 images")
+    assert student_reference(store, label_run(store, epochs=2), target).comparable
+
+
+def test_describe_difference_is_empty_like_for_like_and_names_dataset_and_study():
+    train = TrainConfig(epochs=3, lr=1e-2, batch_size=40, device="cpu", train_limit=5000)
+    mine = Job("student", STUDENT, train)
+    assert describe_difference(mine, dataclasses.replace(mine, name="other", train=dataclasses.replace(train, lr=1.0))) == ""
+    fashion = dataclasses.replace(mine, dataset="fashion-mnist", train=dataclasses.replace(train, epochs=1, train_limit=None))
+    assert describe_difference(fashion, mine, "study") == (
+        "not like for like: on Fashion-MNIST, trained 1 epoch on all 50,000 images; this study: on MNIST, 3 epochs on 5,000 images"
+    )
+
+
+def test_references_saved_before_the_note_read_as_comparable():
+    old = {"label": "teacher", "run_id": "r1", "val_acc": 0.98, "test_acc": 0.97}
+    ref = Reference.from_dict(old)
+    assert ref == Reference("teacher", "r1", 0.98, 0.97) and ref.comparable and ref.note == ""
+    assert "not like for like" not in format_sweep_table([], [ref])
 
 
 def test_cancel_stops_within_a_batch_and_keeps_the_partial_result(store, data, teacher):
