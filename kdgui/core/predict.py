@@ -8,13 +8,10 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
-from .config import IMAGE_PIXELS, KIND_TITLES, KINDS
+from .config import IMAGE_PIXELS, KIND_TITLES
 from .errors import KdguiError
 from .losses import softmax_t
 from .preprocess import preprocess
-from .runs import Run, RunStore
-
-SOURCES = ("auto", "bundled", "runs")
 
 
 @dataclass(frozen=True)
@@ -97,40 +94,3 @@ def bundled_models(folder: Any = None) -> list[NamedModel]:
     from .bundled import load_bundled
 
     return [NamedModel(kind, b.label, b.model, "bundled") for kind, b in load_bundled(folder).items()]
-
-
-def _usable(run: Run, kind: str) -> bool:
-    # Drawn digits are raw [0,1] MNIST-style pixels: a run standardised with its training set's mean and std, or
-    # trained on another dataset, would be fed inputs it never saw (the run does not record that mean and std).
-    job = run.job
-    return job.kind == kind and job.dataset == "mnist" and not job.standardize and run.status == "finished" and run.has_weights
-
-
-def latest_runs(store: RunStore) -> dict[str, Run]:
-    """The user's newest finished, usable MNIST run of each kind (kinds without one are absent)."""
-    found: dict[str, Run] = {}
-    for run in store.list():  # oldest first, so later runs overwrite earlier ones
-        for kind in KINDS:
-            if _usable(run, kind):
-                found[kind] = run
-    return found
-
-
-def choose_models(store: RunStore, source: str = "auto", folder: Any = None) -> list[NamedModel]:
-    """The canvas's models: ``bundled``; ``runs`` (the user's newest of each kind, bundled where a kind has none);
-    or ``auto``: the user's runs as soon as there is one, the bundled models until then.
-    """
-    if source not in SOURCES:
-        raise KdguiError(f"model source must be one of {', '.join(SOURCES)}, got {source!r}")
-    runs = latest_runs(store) if source != "bundled" else {}
-    if source == "bundled" or not runs:
-        return bundled_models(folder)
-    bundled = {m.key: m for m in bundled_models(folder)} if len(runs) < len(KINDS) else {}
-    chosen = []
-    for kind in KINDS:
-        if kind in runs:
-            run = runs[kind]
-            chosen.append(NamedModel(kind, f"{KIND_TITLES[kind]} {run.job.net.describe()} ({run.meta.get('name') or run.id})", run.load_model(), run.id))
-        else:
-            chosen.append(bundled[kind])
-    return chosen

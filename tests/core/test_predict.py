@@ -14,7 +14,8 @@ from kdgui.core.config import DistillConfig, Job, NetSpec, TrainConfig
 from kdgui.core.errors import KdguiError
 from kdgui.core.losses import softmax_t
 from kdgui.core.models import build_model
-from kdgui.core.predict import NamedModel, Predictor, bundled_models, choose_models, latest_runs
+from kdgui.core.lineup import current_lineup, load_models
+from kdgui.core.predict import NamedModel, Predictor, bundled_models
 from kdgui.core.preprocess import preprocess
 from kdgui.core.runs import RunStore
 
@@ -115,26 +116,28 @@ def _finished(store: RunStore, kind: str, **job_fields) -> str:
 
 def test_bundled_models_answer_until_the_user_has_runs_of_their_own():
     store = RunStore()
-    first_launch = choose_models(store)
-    assert [m.key for m in first_launch] == ["teacher", "student", "distilled"]
-    assert all(m.source == "bundled" for m in first_launch)
+
+    def shown(**choices):
+        models, problems = load_models(current_lineup(store, choices), store)
+        assert problems == []
+        return {m.key: m for m in models}
+
+    first_launch = shown()
+    assert list(first_launch) == ["teacher", "student", "distilled"]
+    assert all(m.source == "bundled" for m in first_launch.values())
     # Runs the canvas cannot use do not count: standardised pixels, another dataset, unfinished.
     _finished(store, "teacher", standardize=True)
     _finished(store, "student", dataset="fashion-mnist")
     store.get(_finished(store, "distilled")).set_status("stopped")
-    assert latest_runs(store) == {}
-    assert all(m.source == "bundled" for m in choose_models(store))
+    assert all(m.source == "bundled" for m in shown().values())
     # One finished teacher of the user's own: it replaces the bundled teacher; the students stay bundled.
     teacher_id = _finished(store, "teacher", name="my teacher")
-    mixed = {m.key: m for m in choose_models(store)}
+    mixed = shown()
     assert mixed["teacher"].source == teacher_id and "my teacher" in mixed["teacher"].label
     assert mixed["student"].source == mixed["distilled"].source == "bundled"
     assert not mixed["teacher"].model.training
-    # The one choice the user makes: back to the bundled models.
-    assert all(m.source == "bundled" for m in choose_models(store, "bundled"))
-    assert {m.key: m.source for m in choose_models(store, "runs")} == {k: m.source for k, m in mixed.items()}
-    with pytest.raises(KdguiError, match="model source"):
-        choose_models(store, "mine")
+    # The user can still put the bundled teacher back on stage.
+    assert shown(teacher="bundled")["teacher"].source == "bundled"
 
 
 def test_the_stroke_to_answer_path_is_far_under_30_ms():
