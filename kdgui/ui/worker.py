@@ -1,4 +1,4 @@
-"""Workers that run the core off the GUI thread: one Qt signal per training event, never touching a widget."""
+"""Workers that run the core off the GUI thread: one Qt signal per event of a core generator, never touching a widget."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ from typing import Any, Callable
 import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..core.data import Splits
 from ..core.errors import KdguiError
-from ..core.events import Cancelled, Evaluation, Finished, Progress, Started
-from ..core.config import Job
-from ..core.runs import RunStore
+from ..core.events import Progress
 from ..core import training
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: the GUI thread gets the rest
@@ -31,87 +28,6 @@ def describe_failure(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, KdguiError):
         return type(exc).__name__.removesuffix("Error").lower(), str(exc)
     return "error", f"{type(exc).__name__}: {exc}"
-
-
-class QtTrainingWorker(QObject):
-    """Iterates ``core.training.execute`` in its own thread and emits each event as a signal.
-
-    Progress is batched: ``progressed`` carries the newest Progress plus every (step, loss) since the
-    previous signal, at most every ``PROGRESS_INTERVAL_S``; the last one is always sent before any
-    other event, so curves never miss a batch and the bar always ends on the true step.
-    """
-
-    run_started = Signal(object)  # Started
-    progressed = Signal(object, object)  # latest Progress, list[tuple[int, float]] of (step, loss)
-    evaluated = Signal(object)  # Evaluation
-    run_finished = Signal(object)  # Finished
-    run_cancelled = Signal(object)  # Cancelled
-    failed = Signal(str, str)  # kind ('oom', 'config', 'data', 'run', 'error'), message
-    finished = Signal()  # always last: the thread may quit
-
-    def __init__(self, job: Job, store: RunStore, *, data: Splits | None = None, data_dir: str | None = None,
-                 download: bool = False, progress_interval: float = PROGRESS_INTERVAL_S) -> None:
-        super().__init__()
-        self.job = job
-        self.store = store
-        self.data = data
-        self.data_dir = data_dir
-        self.download = download
-        self.progress_interval = progress_interval
-        self.token = training.CancelToken()
-        self.run_id: str | None = None
-
-    # Called from the GUI thread: the token is thread-safe, and a queued slot would wait behind the loop.
-    def stop(self) -> None:
-        self.token.cancel()
-
-    def pause(self) -> None:
-        self.token.pause()
-
-    def resume(self) -> None:
-        self.token.resume()
-
-    @Slot()
-    def run(self) -> None:
-        pending: Progress | None = None
-        losses: list[tuple[int, float]] = []
-        last_emit = 0.0
-
-        def flush() -> None:
-            nonlocal pending, losses, last_emit
-            if pending is not None:
-                self.progressed.emit(pending, losses)
-                pending, losses = None, []
-                last_emit = time.monotonic()
-
-        events = training.execute(self.job, self.store, self.token, data=self.data, data_dir=self.data_dir, download=self.download)
-        try:
-            for event in events:
-                if isinstance(event, Progress):
-                    pending = event
-                    losses.append((event.step, event.loss))
-                    if time.monotonic() - last_emit >= self.progress_interval:
-                        flush()
-                    continue
-                flush()
-                if isinstance(event, Started):
-                    self.run_id = event.run_id
-                    self.run_started.emit(event)
-                elif isinstance(event, Evaluation):
-                    self.evaluated.emit(event)
-                elif isinstance(event, Finished):
-                    self.run_finished.emit(event)
-                elif isinstance(event, Cancelled):
-                    self.run_cancelled.emit(event)
-        except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not kill the thread silently
-            flush()
-            kind, message = describe_failure(exc)
-            if kind == "error":
-                traceback.print_exc()
-            self.failed.emit(kind, message)
-        finally:
-            events.close()
-            self.finished.emit()
 
 
 class QtTaskWorker(QObject):
@@ -138,10 +54,12 @@ class QtTaskWorker(QObject):
 
 
 def start_in_thread(worker: QObject, parent: QObject | None = None, on_finished: Callable[[], None] | None = None) -> QThread:
-    """Move ``worker`` to a new QThread wired the Qt way and start it; both are deleted when it ends.
+    """Move ``worker`` to a new QThread wired the Qt way and start it; Qt deletes the thread when it ends.
 
-    ``on_finished`` is connected before the thread starts: a worker that fails at once may end before
-    the caller could connect to ``thread.finished`` afterwards.
+    The worker is not given to deleteLater: Python owns it, and the caller drops its reference once the
+    thread has finished (in ``on_finished``). Both deleting it at once raced and crashed (a Python decref
+    in the GUI thread against the deferred delete in the ending thread). ``on_finished`` is connected
+    before the thread starts: a worker that fails at once may end before the caller could connect.
     """
     thread = QThread(parent)
     worker.moveToThread(thread)
@@ -150,22 +68,24 @@ def start_in_thread(worker: QObject, parent: QObject | None = None, on_finished:
     worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     if on_finished is not None:
         thread.finished.connect(on_finished)
-    thread.finished.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread
 
 
-class QtEventWorker(QObject):
-    """Iterates any core event generator (a sweep, a study) in its own thread; each event becomes ``event``.
+class QtJobWorker(QObject):
+    """Iterates any core event generator (a training run, a sweep, a study) in its own thread.
 
     ``make_events(token)`` builds the generator inside the thread, so slow set-up (loading data, the
-    teacher) never blocks the GUI. Progress events are throttled like QtTrainingWorker's: at most one per
-    ``progress_interval``, and the newest is always sent before any other event.
+    teacher) never blocks the GUI. Progress is batched: ``progressed`` carries the
+    newest Progress plus every (step, loss) since the previous signal, at most every ``progress_interval``,
+    and the pending one is always sent before any other event (and before ``failed``). Every other event
+    becomes ``occurred``. The worker never touches a widget.
     """
 
-    event = Signal(object)
-    failed = Signal(str, str)  # kind, one-line message (see describe_failure)
+    progressed = Signal(object, object)  # latest Progress, list[tuple[int, float]] of (step, loss)
+    occurred = Signal(object)  # every non-Progress event, in order
+    failed = Signal(str, str)  # kind ('oom', 'config', 'data', 'run', 'error'), one-line message
     finished = Signal()  # always last: the thread may quit
 
     def __init__(self, make_events: Callable[[training.CancelToken], Any], *,
@@ -175,33 +95,51 @@ class QtEventWorker(QObject):
         self.progress_interval = progress_interval
         self.token = training.CancelToken()
 
+    # Called from the GUI thread: the token is thread-safe, and a queued slot would wait behind the loop.
     def stop(self) -> None:
         self.token.cancel()
+
+    def pause(self) -> None:
+        self.token.pause()
+
+    def resume(self) -> None:
+        self.token.resume()
 
     @Slot()
     def run(self) -> None:
         pending: Progress | None = None
-        last_emit = 0.0
+        losses: list[tuple[int, float]] = []
+        last_emit = float("-inf")  # the first batch goes out at once: the bar moves immediately
+
+        def flush() -> None:
+            nonlocal pending, losses, last_emit
+            if pending is not None:
+                self.progressed.emit(pending, losses)
+                pending, losses = None, []
+                last_emit = time.monotonic()
+
         events = None
         try:
             events = self.make_events(self.token)
             for event in events:
                 if isinstance(event, Progress):
                     pending = event
+                    losses.append((event.step, event.loss))
                     if time.monotonic() - last_emit >= self.progress_interval:
-                        self.event.emit(pending)
-                        pending, last_emit = None, time.monotonic()
+                        flush()
                     continue
-                if pending is not None:
-                    self.event.emit(pending)
-                    pending = None
-                self.event.emit(event)
+                flush()
+                self.occurred.emit(event)
+            flush()  # a generator that ends on a Progress still delivers it
         except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not kill the thread silently
+            flush()
             kind, message = describe_failure(exc)
             if kind == "error":
                 traceback.print_exc()
             self.failed.emit(kind, message)
         finally:
-            if events is not None and hasattr(events, "close"):
-                events.close()
-            self.finished.emit()
+            try:
+                if events is not None and hasattr(events, "close"):
+                    events.close()
+            finally:
+                self.finished.emit()  # even if closing failed: a thread that never quits would hang the window

@@ -1,4 +1,4 @@
-"""QtTrainingWorker: one signal per event, batched progress that never loses a batch, failures as messages."""
+"""QtJobWorker on a real training run: one signal per event, batched progress that never loses a batch, failures as messages."""
 
 import dataclasses
 
@@ -7,8 +7,10 @@ import shiboken6
 from PySide6.QtCore import QObject
 
 from kdgui.core import config as C
+from kdgui.core import training
+from kdgui.core.events import Cancelled, Evaluation, Finished, Started
 from kdgui.core.runs import RunStore
-from kdgui.ui.worker import QtTrainingWorker, describe_failure, start_in_thread
+from kdgui.ui.worker import QtJobWorker, describe_failure, start_in_thread
 
 
 def quick_job(epochs=2, eval_every=5):
@@ -16,14 +18,18 @@ def quick_job(epochs=2, eval_every=5):
     return C.Job("student", C.NetSpec(hidden=(8,)), train)
 
 
+def training_worker(job, data, **kwargs):
+    return QtJobWorker(lambda token: training.execute(job, RunStore(), token, data=data), **kwargs)
+
+
+NAMES = {Started: "started", Evaluation: "eval", Finished: "finished", Cancelled: "cancelled"}
+
+
 class Recorder:
     def __init__(self, worker):
         self.events = []
-        worker.run_started.connect(lambda e: self.events.append(("started", e)))
         worker.progressed.connect(lambda p, losses: self.events.append(("progress", p, list(losses))))
-        worker.evaluated.connect(lambda e: self.events.append(("eval", e)))
-        worker.run_finished.connect(lambda e: self.events.append(("finished", e)))
-        worker.run_cancelled.connect(lambda e: self.events.append(("cancelled", e)))
+        worker.occurred.connect(lambda e: self.events.append((NAMES[type(e)], e)))
         worker.failed.connect(lambda kind, message: self.events.append(("failed", kind, message)))
 
     def of(self, kind):
@@ -43,7 +49,7 @@ def run_worker(qtbot, worker, before_wait=None):
 
 def test_progress_is_batched_but_every_loss_arrives(qtbot, synthetic_splits):
     # An interval longer than the run: progress is only sent before other events, yet no batch is lost.
-    worker = QtTrainingWorker(quick_job(), RunStore(), data=synthetic_splits, progress_interval=60.0)
+    worker = training_worker(quick_job(), synthetic_splits, progress_interval=60.0)
     recorder = run_worker(qtbot, worker)
     progress = recorder.of("progress")
     steps = [step for _, _, losses in progress for step, _ in losses]
@@ -53,11 +59,11 @@ def test_progress_is_batched_but_every_loss_arrives(qtbot, synthetic_splits):
     assert progress[-1][1].step == progress[-1][1].total_steps == 32
     kinds = [e[0] for e in recorder.events]
     assert kinds[0] == "started" and kinds[-1] == "finished"
-    assert recorder.of("finished")[0][1].run_id == worker.run_id
+    assert recorder.of("finished")[0][1].run_id == recorder.of("started")[0][1].run_id
 
 
 def test_progress_signals_are_rate_limited(qtbot, synthetic_splits):
-    worker = QtTrainingWorker(quick_job(epochs=4, eval_every=0), RunStore(), data=synthetic_splits)
+    worker = training_worker(quick_job(epochs=4, eval_every=0), synthetic_splits)
     recorder = run_worker(qtbot, worker)
     elapsed = recorder.of("finished")[0][1].seconds
     # At most ~20 a second, plus the one always sent before each of the 4 epoch-end evaluations.
@@ -65,7 +71,7 @@ def test_progress_signals_are_rate_limited(qtbot, synthetic_splits):
 
 
 def test_stop_cancels_and_the_partial_run_is_kept(qtbot, synthetic_splits):
-    worker = QtTrainingWorker(quick_job(epochs=500), RunStore(), data=synthetic_splits)
+    worker = training_worker(quick_job(epochs=500), synthetic_splits)
 
     def stop_after_first_progress(recorder):
         qtbot.waitUntil(lambda: bool(recorder.of("progress")), timeout=10_000)
@@ -79,7 +85,7 @@ def test_stop_cancels_and_the_partial_run_is_kept(qtbot, synthetic_splits):
 
 def test_a_config_error_becomes_a_message(qtbot, synthetic_splits):
     job = dataclasses.replace(quick_job(), train=dataclasses.replace(quick_job().train, device="cuda:7"))
-    recorder = run_worker(qtbot, QtTrainingWorker(job, RunStore(), data=synthetic_splits))
+    recorder = run_worker(qtbot, training_worker(job, synthetic_splits))
     assert recorder.of("failed") == [("failed", "config", "device cuda:7 is not available here (0 CUDA device(s) seen)")]
 
 
