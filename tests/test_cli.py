@@ -19,6 +19,9 @@ SUBCOMMAND_OPTIONS = {
                 "soft_mse", "hinton", "--data-dir", "--json"],
     "reproduce": ["--epochs-scale", "--limit", "--seed", "--data-dir", "--json"],
     "runs": ["--runs-dir"],
+    "lineup": ["--teacher", "--student", "--distilled", "RUN|bundled|default", "--runs-dir"],
+    "export": ["--teacher", "--student", "--distilled", "RUN|bundled", "--format", "--runs-dir"],
+    "report": ["--teacher", "--student", "--distilled", "--source", "bundled", "--repeats", "--data-dir", "--json"],
 }
 
 
@@ -110,7 +113,7 @@ def test_data_dir_that_is_a_file(capsys, tmp_path):
 
 def test_distill_without_a_teacher_says_to_train_one_first(capsys, runs_dir):
     code, _, err = run_cli(capsys, "distill", "--quiet")
-    assert_one_line_error(code, err, "no finished teacher", str(runs_dir), "train-teacher", "first")
+    assert_one_line_error(code, err, "no teacher run in", str(runs_dir), "train-teacher", "first", "bundled teacher")
 
 
 def test_distill_from_an_unknown_teacher(capsys):
@@ -177,13 +180,13 @@ def test_train_then_distill_on_synthetic_data(capsys, tmp_path, runs_dir, fake_m
     run = RunStore(runs_dir).get(teacher["run_id"])
     assert run.status == "finished" and run.job.net.dropout == (0.0,) and run.job.train.lr == 0.01
 
-    code, out, err = run_cli(capsys, "distill", "--epochs", "2", "--lr", "0.01", "--batch-size", "40", "-T", "3",
-                             "--loss", "hinton", "--quiet", "--json", str(tmp_path / "b.json"))
+    code, out, err = run_cli(capsys, "distill", "--teacher", "latest", "--epochs", "2", "--lr", "0.01", "--batch-size", "40",
+                             "-T", "3", "--loss", "hinton", "--quiet", "--json", str(tmp_path / "b.json"))
     assert code == 0, err
     assert err == ""  # --quiet
     student = _read_result(tmp_path / "b.json")
     run = RunStore(runs_dir).get(student["run_id"])
-    assert run.job.teacher_run == teacher["run_id"]  # --teacher latest
+    assert run.job.teacher_run == teacher["run_id"]  # --teacher latest: the old name of 'lineup', the default
     assert run.job.distill.temperature == 3.0 and run.job.distill.loss == "hinton"
     assert student["test_acc"] > 0.5
 
@@ -193,6 +196,33 @@ def test_train_then_distill_on_synthetic_data(capsys, tmp_path, runs_dir, fake_m
     assert set(lines) == {teacher["run_id"], student["run_id"]}
     assert "finished" in lines[teacher["run_id"]] and f"test {teacher['test_acc']:.2%}" in lines[teacher["run_id"]]
     assert "distilled T=3" in lines[student["run_id"]]
+
+
+def _train(capsys, tmp_path, *argv: str) -> str:
+    """A quick synthetic run through the CLI; its run id."""
+    path = tmp_path / "result.json"
+    code, _, err = run_cli(capsys, *argv, "--epochs", "1", "--hidden", "16", "--batch-size", "50", "--quiet", "--json", str(path))
+    assert code == 0, err
+    return json.loads(path.read_text())["run_id"]
+
+
+def test_distill_takes_the_lineups_teacher(capsys, tmp_path, runs_dir, fake_mnist):
+    older = _train(capsys, tmp_path, "train-teacher")
+    newer = _train(capsys, tmp_path, "train-teacher")
+    # By default the lineup's teacher is the newest; the teacher it used is said on stderr.
+    code, _, err = run_cli(capsys, "distill", "--epochs", "1", "--hidden", "16", "--json", str(tmp_path / "d.json"))
+    assert code == 0, err
+    assert "teacher: Teacher 784-16-10" in err and f"run {newer}" in err
+    assert RunStore().get(json.loads((tmp_path / "d.json").read_text())["run_id"]).job.teacher_run == newer
+    # A teacher put in the lineup (as the app does) is the one distilled from.
+    assert run_cli(capsys, "lineup", "--teacher", older)[0] == 0
+    distilled = _train(capsys, tmp_path, "distill")
+    assert RunStore().get(distilled).job.teacher_run == older
+    # The bundled teacher is no run: distill says so, and a run id still works.
+    assert run_cli(capsys, "lineup", "--teacher", "bundled")[0] == 0
+    code, _, err = run_cli(capsys, "distill", "--quiet")
+    assert_one_line_error(code, err, "bundled", "--teacher RUN", "kdgui-cli lineup --teacher default")
+    assert RunStore().get(_train(capsys, tmp_path, "distill", "--teacher", newer)).job.teacher_run == newer
 
 
 def test_reproduce_on_synthetic_data(capsys, tmp_path, fake_mnist):

@@ -57,7 +57,7 @@ def test_help_describes_the_options(capsys, command, options):
 @pytest.mark.parametrize("argv", [["sweep"], ["study", "leave-out"]])
 def test_without_a_teacher_says_to_train_one_first(capsys, runs_dir, argv):
     code, _, err = run_cli(capsys, *argv, "--quiet")
-    assert_one_line_error(code, err, "no finished teacher", str(runs_dir), "train-teacher")
+    assert_one_line_error(code, err, "no teacher run in", str(runs_dir), "train-teacher")
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -96,13 +96,16 @@ def test_sweep_prints_the_table_and_writes_json(capsys, tmp_path, runs_dir, teac
 
 def test_study_prints_its_result_in_words_and_writes_json(capsys, tmp_path, runs_dir, teacher):
     out_path = tmp_path / "study.json"
-    code, out, err = run_cli(capsys, "study", "leave-out", *FAST, "--classes", "3", "--quiet", "--json", str(out_path))
+    # The README's example: a study takes -T like distill does.
+    code, out, err = run_cli(capsys, "study", "leave-out", *FAST, "--classes", "3", "--loss", "hinton", "-T", "20",
+                             "--quiet", "--json", str(out_path))
     assert code == 0, err
     result = json.loads(out_path.read_text())
     assert result["study"] == "leave-out" and result["classes"] == [3]
     assert result["summary"] in out and "test errors" in out
     assert result["val_acc_after"] >= result["val_acc_before"]
-    assert RunStore(runs_dir).get(result["run_id"]).job.distill.leave_out == (3,)
+    distill = RunStore(runs_dir).get(result["run_id"]).job.distill
+    assert distill.leave_out == (3,) and distill.temperature == 20.0 and distill.loss == "hinton"
 
 
 def test_sweep_on_real_mnist(capsys, tmp_path, runs_dir, mnist_dir):

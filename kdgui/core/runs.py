@@ -270,7 +270,3 @@ class RunStore:
         run = self.get(run_id)
         run.rename(name)
         return run
-
-    def latest(self, kind: str, status: str = "finished") -> Run | None:
-        matches = [r for r in self.list() if r.job.kind == kind and r.status == status and r.has_weights]
-        return matches[-1] if matches else None

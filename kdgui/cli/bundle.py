@@ -6,13 +6,14 @@ import argparse
 import shlex
 from typing import Any
 
-from .core.bundled import run_ids_from_json, write_bundle
-from .core.config import KINDS
-from .core.errors import KdguiError
-from .core.runs import RunStore
+from ..core.bundled import run_ids_from_json, write_bundle
+from ..core.config import KINDS
+from ..core.errors import KdguiError
+from ..core.runs import RunStore
+from . import options
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "bundle",
         help="write a teacher, a student and a distilled student as the app's bundled float16 models",
@@ -27,9 +28,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--from-json", metavar="PATH", help="take the run ids from 'kdgui-cli reproduce --json PATH' (the options above override)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write into (the repository's resources/ to ship them)")
     p.add_argument("--training-command", default="", metavar="TEXT", help="the command that trained the runs, recorded in bundled.json")
-    p.add_argument("--data-dir", help="folder holding MNIST/raw/*-ubyte (default: $KDGUI_DATA_DIR, else the user data folder)")
-    p.add_argument("--runs-dir", help="runs folder (default: $KDGUI_RUNS_DIR, else the user data folder)")
-    return p
+    options.data_dir(p)
+    options.runs_dir(p)
+    p.set_defaults(handler=run)
 
 
 def _command(args: argparse.Namespace) -> str:

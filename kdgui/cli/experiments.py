@@ -6,14 +6,12 @@ import argparse
 import dataclasses
 from typing import Any
 
-
-from .cli import TerminalProgress, _common, _floats, _ints, _write_json
-from .core import config as C
-from .core.errors import KdguiError
-from .core.events import Cancelled, Evaluation, Progress, Started
-from .core.runs import RunStore
-from .core.studies import DEFAULT_CLASSES, STUDIES, TITLES, StudyCancelled, StudyConfig, StudyFinished, run_study
-from .core.sweep import (
+from ..core import config as C
+from ..core.errors import KdguiError
+from ..core.events import Cancelled, Evaluation, Progress, Started
+from ..core.runs import RunStore
+from ..core.studies import DEFAULT_CLASSES, STUDIES, TITLES, StudyCancelled, StudyConfig, StudyFinished, run_study
+from ..core.sweep import (
     DEFAULT_TEMPERATURES,
     SweepCancelled,
     SweepConfig,
@@ -23,29 +21,18 @@ from .core.sweep import (
     format_sweep_table,
     run_sweep,
 )
+from . import options
+from .options import _floats, _ints
+from .progress import TerminalProgress, write_json
+from .train import teacher_run_id
 
-COMMANDS = ("sweep", "study")
 
-
-def _distill_options(parser: argparse.ArgumentParser, eval_every: int, eval_help: str) -> None:
-    t = C.SEED_DISTILL_TRAIN
-    g = parser.add_argument_group("distillation")
-    g.add_argument("--teacher", default="latest", help="teacher run id, or 'latest' for the newest finished teacher (default)")
-    g.add_argument("--loss", default=C.SEED_DISTILL.loss, choices=C.LOSSES, help="soft_mse (the seed's) or hinton: alpha*T^2*KL + (1-alpha)*CE (default soft_mse)")
-    g.add_argument("--alpha", type=float, default=1.0, help="weight of the soft targets; 1 - alpha goes to the labels (default 1)")
-    g.add_argument("--epochs", type=int, default=t.epochs, help=f"passes over the transfer set (default {t.epochs})")
-    g.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate (default {t.lr:g})")
-    g.add_argument("--batch-size", type=int, default=t.batch_size, help=f"images per step (default {t.batch_size})")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    g.add_argument("--eval-every", type=int, default=eval_every, help=eval_help)
-    g.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
-    g.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=t.keep_best,
-                   help="report each student at its epoch-end best on validation rather than the last epoch (default: on)")
-    g.add_argument("--hidden", type=_ints, default=C.STUDENT_SPEC.hidden, help="student hidden layer widths, comma-separated (default 50)")
-    g.add_argument("--activation", default="relu", choices=C.ACTIVATIONS, help="student activation (default relu)")
-    g.add_argument("--name", default="", help="a name for the result, shown in the app")
-    g.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is often fastest for "
-                   "these small networks, above all on a busy or 2-core machine)")
+def _student_options(parser: argparse.ArgumentParser, eval_every: int, *, temperature: bool) -> argparse._ArgumentGroup:
+    """The distillation, training and network options of a sweep's or a study's students."""
+    g = options.distillation(parser, temperature=temperature)
+    train, _ = options.training(parser, dataclasses.replace(C.SEED_DISTILL_TRAIN, eval_every=eval_every), C.STUDENT_SPEC)
+    options.threads(train)
+    return g
 
 
 def add_parsers(sub: Any) -> None:
@@ -60,8 +47,9 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--temperatures", "-T", type=_floats, default=DEFAULT_TEMPERATURES, help=f"temperatures, comma-separated (default {temps})")
     s.add_argument("--seeds", type=int, default=1, help="students per temperature, seeds --seed, --seed+1, ... (default 1)")
     s.add_argument("--reference-student", default="latest", help="student-from-labels run for the reference line: a run id, 'latest' (default) or 'none'")
-    _distill_options(s, 0, "also evaluate every N batches; epoch ends are always evaluated (default 0)")
-    _common(s)
+    _student_options(s, 0, temperature=False)  # the sweep's -T is --temperatures
+    options.common(s)
+    s.set_defaults(handler=sweep_command)
     names = ", ".join(f"{n} ({TITLES[n].lower()})" for n in STUDIES)
     p = sub.add_parser(
         "study",
@@ -69,21 +57,12 @@ def add_parsers(sub: Any) -> None:
         description=f"Distil a student from an unusual transfer set and report the result in words and numbers: {names}.",
     )
     p.add_argument("study", choices=STUDIES, metavar="NAME", help=f"one of {', '.join(STUDIES)}")
-    p.add_argument("--classes", type=_ints, default=None,
+    g = _student_options(p, C.SEED_DISTILL_TRAIN.eval_every, temperature=True)
+    g.add_argument("--classes", type=_ints, default=None,
                    help=f"leave-out: the digits left out (default {DEFAULT_CLASSES['leave-out'][0]}); only-classes: the digits kept (default 7,8)")
-    p.add_argument("--temperature", type=float, default=C.SEED_DISTILL.temperature, help=f"softmax temperature (default {C.SEED_DISTILL.temperature:g})")
-    p.add_argument("--jitter", type=int, default=2, help="jitter: largest shift in pixels (default 2)")
-    _distill_options(p, C.SEED_DISTILL_TRAIN.eval_every, "evaluate every N batches, e.g. for the noise study's accuracy against iterations (default 100)")
-    _common(p)
-
-
-def _teacher_id(store: RunStore, which: str) -> str:
-    if which != "latest":
-        return which
-    latest = store.latest("teacher")
-    if latest is None:
-        raise KdguiError(f"no finished teacher in {store.root}: run 'kdgui-cli train-teacher' first")
-    return latest.id
+    options.jitter(g)
+    options.common(p)
+    p.set_defaults(handler=study_command)
 
 
 def _set_threads(args: argparse.Namespace) -> None:
@@ -100,9 +79,10 @@ def _student_spec(args: argparse.Namespace) -> C.NetSpec:
 
 
 def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
+    _set_threads(args)
     reference = None if args.reference_student.lower() == "none" else args.reference_student
     config = SweepConfig(
-        teacher_run=_teacher_id(store, args.teacher), temperatures=args.temperatures, seeds=args.seeds, seed=args.seed,
+        teacher_run=teacher_run_id(args, store), temperatures=args.temperatures, seeds=args.seeds, seed=args.seed,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, loss=args.loss, alpha=args.alpha,
         student=_student_spec(args), eval_every=args.eval_every, train_limit=args.limit, keep_best=args.keep_best,
         device=args.device, student_run=reference, name=args.name,
@@ -141,13 +121,14 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
                       f"saved to {event.path}")
             elif isinstance(event, SweepCancelled):
                 result.update(stopped=True, seconds=round(event.seconds, 2), path=event.path)
-    _write_json(args.json, result)
+    write_json(args.json, result)
     return 130 if result.get("stopped") else 0
 
 
 def study_command(args: argparse.Namespace, store: RunStore) -> int:
+    _set_threads(args)
     config = StudyConfig(
-        study=args.study, teacher_run=_teacher_id(store, args.teacher), classes=args.classes or (),
+        study=args.study, teacher_run=teacher_run_id(args, store), classes=args.classes or (),
         temperature=args.temperature, alpha=args.alpha, loss=args.loss, epochs=args.epochs, lr=args.lr,
         batch_size=args.batch_size, seed=args.seed, eval_every=args.eval_every, train_limit=args.limit,
         keep_best=args.keep_best, device=args.device, jitter_pixels=args.jitter, student=_student_spec(args), name=args.name,
@@ -172,13 +153,5 @@ def study_command(args: argparse.Namespace, store: RunStore) -> int:
                 result.update(stopped=True)
                 if isinstance(event, StudyCancelled):
                     result.update(study_id=event.study_id, path=event.path)
-    _write_json(args.json, result)
+    write_json(args.json, result)
     return 130 if result.get("stopped") else 0
-
-
-def run(args: argparse.Namespace, store: RunStore) -> int:
-    """Dispatch a parsed ``sweep`` or ``study`` command; KdguiErrors propagate to kdgui-cli's one-line handler."""
-    _set_threads(args)
-    if args.command == "sweep":
-        return sweep_command(args, store)
-    return study_command(args, store)

@@ -1,0 +1,136 @@
+"""kdgui-cli's options, each defined once: the shared option groups and the small value parsers.
+
+Two commands that take the same option get it from the same function here, so its name, default and help
+never drift apart between commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..core import config as C
+
+ROLES = C.KINDS  # teacher, student, distilled: the lineup's roles
+LINEUP_TEACHER = ("lineup", "latest")  # --teacher values meaning "the lineup's teacher" ('latest': the old name)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _widths(values: tuple[float, ...] | tuple[int, ...]) -> str:
+    return ",".join(f"{v:g}" for v in values)
+
+
+# --- single options shared by commands outside the groups below ------------------------------------------------
+
+
+def runs_dir(group: argparse._ActionsContainer) -> None:
+    group.add_argument("--runs-dir", help="runs folder (default: $KDGUI_RUNS_DIR, else the user data folder)")
+
+
+def data_dir(group: argparse._ActionsContainer, note: str = "") -> None:
+    group.add_argument("--data-dir", help="folder holding <Dataset>/raw/*-ubyte, e.g. MNIST/raw "
+                       f"(default: $KDGUI_DATA_DIR, else the user data folder){note}")
+
+
+def json_path(group: argparse._ActionsContainer, what: str) -> None:
+    group.add_argument("--json", metavar="PATH", help=f"also write {what} to this JSON file")
+
+
+# --- groups ----------------------------------------------------------------------------------------------------
+
+
+def common(parser: argparse.ArgumentParser) -> None:
+    """Data, runs folder, device, --json and --quiet: every command that trains."""
+    g = parser.add_argument_group("data, runs and device")
+    data_dir(g)
+    g.add_argument("--download", action="store_true", help="download the dataset if its files are missing")
+    runs_dir(g)
+    g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (GPU when there is one; default)")
+    json_path(g, "the accuracies (fractions) and seconds")
+    g.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+
+
+def training(parser: argparse.ArgumentParser, defaults: C.TrainConfig, spec: C.NetSpec,
+             ) -> tuple[argparse._ArgumentGroup, argparse._ArgumentGroup]:
+    """The training and network options of every command that trains; returns both groups for additions."""
+    g = parser.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=defaults.epochs, help=f"passes over the training (or transfer) set (default {defaults.epochs})")
+    g.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr:g})")
+    g.add_argument("--batch-size", type=int, default=defaults.batch_size, help=f"images per step (default {defaults.batch_size})")
+    g.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
+    g.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                   help=f"evaluate on validation and test every N batches; epoch ends always are (default {defaults.eval_every})")
+    g.add_argument("--limit", type=int, help="train on the first N training images only (quick runs)")
+    g.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=defaults.keep_best,
+                   help="keep the epoch-end weights with the best validation accuracy rather than the last (default: on)")
+    g.add_argument("--name", default="", help="a name for the run (or result), shown in the app")
+    n = parser.add_argument_group("network")
+    n.add_argument("--hidden", type=_ints, default=spec.hidden, help=f"hidden layer widths, comma-separated (default {_widths(spec.hidden)})")
+    n.add_argument("--activation", default=spec.activation, choices=C.ACTIVATIONS, help=f"activation (default {spec.activation})")
+    return g, n
+
+
+def single_run(train: argparse._ArgumentGroup, network: argparse._ArgumentGroup, spec: C.NetSpec) -> None:
+    """What only train-teacher, train-student and distill offer: another dataset, standardising, dropout."""
+    train.add_argument("--dataset", default="mnist", choices=C.DATASETS, help="dataset (default mnist)")
+    train.add_argument("--standardize", action="store_true", help="standardise pixels with the training mean and std (the seed did not)")
+    network.add_argument("--dropout", type=_floats, default=None, help=f"dropout after each hidden layer, comma-separated (default {_widths(spec.dropout)})")
+
+
+def threads(group: argparse._ActionsContainer) -> None:
+    group.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is often fastest for "
+                       "these small networks, above all on a busy or 2-core machine)")
+
+
+def distillation(parser: argparse.ArgumentParser, *, temperature: bool = True) -> argparse._ArgumentGroup:
+    """--teacher, --loss, --alpha and (unless the command takes several) --temperature/-T."""
+    d = C.SEED_DISTILL
+    g = parser.add_argument_group("distillation")
+    g.add_argument("--teacher", default=LINEUP_TEACHER[0], metavar="RUN",
+                   help="teacher run id, or 'lineup' (default; 'latest' is the same): the lineup's teacher, the newest "
+                        "suitable one unless chosen with 'kdgui-cli lineup --teacher RUN'")
+    if temperature:
+        g.add_argument("--temperature", "-T", type=float, default=d.temperature, help=f"softmax temperature T > 0 (default {d.temperature:g})")
+    g.add_argument("--loss", default=d.loss, choices=C.LOSSES,
+                   help="soft_mse: the seed's MSE of softened probabilities; hinton: alpha*T^2*KL + (1-alpha)*CE (default soft_mse)")
+    g.add_argument("--alpha", type=float, default=d.alpha,
+                   help=f"weight of the soft targets, 1 - alpha goes to the labels (default {d.alpha:g}: soft targets only)")
+    return g
+
+
+def transfer_set(group: argparse._ArgumentGroup) -> None:
+    d = C.SEED_DISTILL
+    group.add_argument("--transfer", default=d.transfer, choices=C.TRANSFER_SETS,
+                       help="images the student learns from: train, leave_out (train without --leave-out classes), "
+                            "noise (uniform random), jitter (train shifted up to --jitter pixels)")
+    group.add_argument("--leave-out", type=_ints, default=(), help="classes to leave out with --transfer leave_out, e.g. 3 or 7,8")
+
+
+def jitter(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--jitter", type=int, default=C.SEED_DISTILL.jitter_pixels,
+                       help=f"largest shift in pixels of the jitter transfer set (default {C.SEED_DISTILL.jitter_pixels})")
+
+
+def lineup_roles(parser: argparse.ArgumentParser, *, allow_default: bool) -> None:
+    """--teacher, --student, --distilled: a run id or 'bundled' for that role (and 'default' where it can be saved)."""
+    values = "RUN|bundled|default" if allow_default else "RUN|bundled"
+    about = ("the choices to save (a role left out keeps its saved choice)" if allow_default else
+             "which networks to use: by default the lineup the app shows ('kdgui-cli lineup'): your saved choices, "
+             "else the newest suitable run of each role, else the bundled network")
+    g = parser.add_argument_group("lineup", about)
+    for role in ROLES:
+        what = C.KIND_TITLES[role].lower()
+        extra = "; default: back to the newest suitable run" if allow_default else ""
+        g.add_argument(f"--{role}", metavar=values, help=f"the {what}: a run id, or 'bundled' for the one shipped with kdgui{extra}")

@@ -1,0 +1,138 @@
+"""kdgui-cli export and report: hand the user the small model, and show what distillation bought.
+
+Both take their networks from the lineup (the networks the app shows), with --teacher/--student/--distilled
+to name others, and print which runs they used.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..core.data import load_splits
+from ..core.errors import DataError, KdguiError
+from ..core.export import FORMATS, export_model, max_abs_difference
+from ..core.predict import NamedModel
+from ..core.report import ROLE_TITLES, format_report, measure, network_label, report_dict, test_accuracy
+from ..core.runs import RunStore
+from . import lineup as cli_lineup
+from . import options
+from .options import ROLES
+from .progress import note, write_json
+
+SOURCES = ("lineup", "bundled")
+OLD_SOURCES = {"auto": "lineup", "runs": "lineup"}  # report --source before the lineup: both meant "your newest runs"
+
+
+def _source(text: str) -> str:
+    return OLD_SOURCES.get(text, text)
+
+
+def add_parsers(sub: Any) -> None:
+    e = sub.add_parser(
+        "export", help="export a trained network to ONNX or TorchScript",
+        description="Write a run's network, or the lineup's teacher, student or distilled student, to ONNX or "
+                    "TorchScript, then check the file gives the same logits as PyTorch.",
+    )
+    e.add_argument("model", metavar="RUN|ROLE",
+                   help="a run id, or teacher / student / distilled for that network of the lineup ('kdgui-cli lineup')")
+    e.add_argument("out", help="file to write: .onnx for ONNX, .pt for TorchScript")
+    e.add_argument("--format", choices=tuple(FORMATS), help="onnx or torchscript (default: from the file name)")
+    e.add_argument("--no-check", action="store_true", help="skip comparing the file's outputs with PyTorch's")
+    options.lineup_roles(e, allow_default=False)
+    options.runs_dir(e)
+    e.set_defaults(handler=run_export)
+    r = sub.add_parser(
+        "report", help="compare teacher and students: size, CPU latency, test accuracy",
+        description="Parameters, bytes on disk, CPU latency at batch 1 and 256, and test accuracy of the lineup's teacher, "
+                    "student from labels and distilled student, with one sentence on what distillation bought.",
+    )
+    r.add_argument("--source", type=_source, choices=SOURCES, default="lineup",
+                   help="lineup: the lineup's networks (default); bundled: the three bundled ones, short for "
+                        "--teacher bundled --student bundled --distilled bundled (a role given by its own option wins)")
+    r.add_argument("--repeats", type=int, default=30, help="timed forward passes per measurement (default 30)")
+    options.lineup_roles(r, allow_default=False)
+    g = r.add_argument_group("data and runs")
+    options.data_dir(g, "; without MNIST there, test accuracy is left out")
+    options.runs_dir(g)
+    options.json_path(g, "the report (with each network's run_id)")
+    r.set_defaults(handler=run_report)
+
+
+def model_of_run(store: RunStore, run_id: str) -> NamedModel:
+    """A run's network by id (any finished or stopped run with weights, whatever the lineup holds)."""
+    run = store.get(run_id)
+    if not run.has_weights:
+        raise KdguiError(f"run {run_id} has no saved weights")
+    return NamedModel(run.job.kind, f"{ROLE_TITLES[run.job.kind]} {run.job.net.describe()} ({run.name})", run.load_model(), run.id)
+
+
+def _load(lineup: Any, store: RunStore) -> list[NamedModel]:
+    from ..core.lineup import load_models
+
+    models, problems = load_models(lineup, store)
+    for problem in problems:
+        note(problem)
+    return models
+
+
+def run_export(args: argparse.Namespace, store: RunStore) -> int:
+    given = cli_lineup.overrides(args)
+    if args.model in ROLES:
+        from ..core.lineup import Lineup
+
+        member = cli_lineup.current(store, given)[args.model]
+        if member.bundled:
+            found = _load(Lineup((member,)), store)
+            if not found:
+                raise KdguiError(f"the bundled {args.model} could not be loaded")
+            chosen = found[0]
+        else:
+            chosen = model_of_run(store, member.run_id)  # a run that will not load is an error here, not a swap
+        print(f"using {member.describe()}")
+    else:
+        if given:
+            raise KdguiError(f"--{' --'.join(given)} choose a role's network; with a run id ({args.model}) there is none to choose")
+        chosen = model_of_run(store, args.model)
+        print(f"using {chosen.label}, run {chosen.source}")
+    path = export_model(chosen.model, args.out, args.format)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes) from {chosen.label}")
+    if not args.no_check:
+        diff = max_abs_difference(chosen.model, path, args.format)
+        print(f"largest |PyTorch - exported| logit difference: {diff:.2e}")
+        if diff >= 1e-4:
+            raise KdguiError(f"the exported model differs from PyTorch by {diff:.2e} (more than 1e-4)")
+    return 0
+
+
+def run_report(args: argparse.Namespace, store: RunStore) -> int:
+    if args.repeats < 1:
+        raise KdguiError("--repeats must be at least 1")
+    given = cli_lineup.overrides(args)
+    if args.source == "bundled":
+        from ..core.lineup import BUNDLED
+
+        given = {role: given.get(role, BUNDLED) for role in ROLES}
+    lineup = cli_lineup.current(store, given)
+    models = _load(lineup, store)
+    try:
+        data = load_splits("mnist", args.data_dir)
+    except DataError as exc:
+        data = None
+        note(f"no test set ({exc}); test accuracy is left out")
+    rows = {}
+    for m in models:
+        acc = test_accuracy(m.model, data.test_x, data.test_y) if data is not None else None
+        rows[m.key] = measure(m.key, network_label(m.key, m.model, m.label), m.model, acc, args.repeats)
+    print(format_report(rows))
+    print()
+    print("Networks:")
+    for m in models:
+        member = lineup[m.key]
+        used = member.describe() if m.source == member.source else f"{m.label}: instead of run {member.run_id}, which did not load"
+        print(f"  {used}")
+    report = report_dict(rows)
+    for m in models:
+        report["models"][m.key]["run_id"] = m.source
+    write_json(args.json, report)
+    return 0
