@@ -1,0 +1,300 @@
+"""The Experiments tab's Sweep page: its form, the live accuracy-vs-T plot with reference lines, and the table.
+
+``ExperimentPage``, the layout the Sweep and Studies pages share (a controls column beside the results),
+lives here too. Pages only build, check and show: running the job is the ExperimentsPanel's work.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+    QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from ...core.config import LOSSES, SEED_DISTILL_TRAIN, NetSpec
+from ...core.errors import ConfigError
+from ...core.events import Progress
+from ...core.sweep import (
+    DEFAULT_TEMPERATURES, Reference, SweepCancelled, SweepConfig, SweepEvaluation, SweepFinished, SweepStarted,
+    TemperaturePoint,
+)
+from ..widgets.number_field import NumberField
+from ..widgets.plot_export import FORMATS, export_plot
+from ..widgets.problem_label import ProblemLabel
+
+# The seed's 14 epochs: nine students over all of MNIST take 15 s with 2 threads, 25 s with 1, on an idle 2-core CPU.
+DEFAULT_SWEEP_EPOCHS = SEED_DISTILL_TRAIN.epochs
+VAL_COLOUR, TEST_COLOUR = "#1f77b4", "#d62728"
+REF_COLOURS = {"teacher": "#2ca02c", "student": "#7f7f7f"}
+LOSS_TIP = ("hinton: alpha*T^2*KL(teacher || student) + (1-alpha)*CE; soft_mse: the seed's squared error between softened "
+            "outputs. For the leave-out and only-classes studies use hinton at T=20: with soft_mse at T=4 a 784-50-10 "
+            "student barely learns a digit it never sees, while hinton at T=20 recovers far more of it.")
+
+
+def parse_temperatures(text: str) -> tuple[float, ...]:
+    """'1, 2, 7.5' -> (1.0, 2.0, 7.5); the reason for a refusal is a ConfigError (range checks are the core's)."""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    if not parts:
+        raise ConfigError("give at least one temperature, e.g. 1, 2, 4, 10, 20")
+    values = []
+    for p in parts:
+        try:
+            value = float(p)
+        except ValueError:
+            raise ConfigError(f"{p.strip()!r} is not a number: give temperatures separated by commas") from None
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"temperatures must be positive numbers, got {p.strip()}")
+        values.append(value)
+    return tuple(values)
+
+
+def check_fields(fields: tuple[NumberField, ...]) -> None:
+    """A ConfigError naming the first field whose text is refused."""
+    for field in fields:
+        if not field.isValid():
+            raise ConfigError(field.problem() or f"{field.name} is not acceptable")
+
+
+def reference_text(ref: Reference) -> str:
+    """'student from labels (…): test 97.18% (not like for like: …)': a reference line's label."""
+    return f"{ref.label}: test {ref.test_acc:.2%}" + (f" ({ref.note})" if ref.note else "")
+
+
+def _ticks() -> list[list[tuple[float, str]]]:
+    return [[(math.log10(t), f"{t:g}") for t in (1, 2, 3, 5, 7.5, 10, 15, 20)]]
+
+
+class ExperimentPage(QWidget):
+    """A page of the Experiments tab: a form with its job controls on the left, the results taking the rest.
+
+    The controls under the form: ``teacher_label`` (which teacher is used), ``problem`` (why Run is off),
+    ``run_button``, ``stop_button`` and a ``status`` line. ``changed`` says an input changed (the panel
+    re-checks what Run would start); ``exported`` gives the path of a saved plot.
+    """
+
+    kind = ""  # the runner's job kind this page starts: "sweep" or "study"
+    changed = Signal()
+    exported = Signal(str)
+
+    def _lay_out(self, form: QFormLayout, run_text: str, results: QWidget) -> None:
+        self.teacher_label = QLabel()
+        self.teacher_label.setWordWrap(True)
+        self.problem = ProblemLabel()
+        self.run_button = QPushButton(run_text)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.addLayout(form)
+        layout.addWidget(self.teacher_label)
+        layout.addWidget(self.problem)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(column)
+        splitter.addWidget(results)
+        splitter.setSizes([300, 800])
+        splitter.setStretchFactor(1, 1)
+        QVBoxLayout(self).addWidget(splitter)
+
+    def _watch(self, *widgets: QWidget) -> None:
+        """Emit ``changed`` whenever one of these inputs changes."""
+        for widget in widgets:
+            if isinstance(widget, NumberField):
+                widget.valueChanged.connect(lambda _: self.changed.emit())
+            elif isinstance(widget, QLineEdit):
+                widget.textChanged.connect(lambda _: self.changed.emit())
+            elif isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(lambda _: self.changed.emit())
+
+    def show_event(self, event: Any) -> None:
+        """One non-Progress event of this page's running job."""
+
+    def show_progress(self, progress: Progress) -> None:
+        self.status.setText(f"{self.kind}: epoch {progress.epoch}/{progress.epochs}, step {progress.step}/{progress.total_steps}, "
+                            f"loss {progress.loss:.4f}, {progress.elapsed:.0f} s")
+
+    def show_failure(self, message: str) -> None:
+        self.status.setText(f"The {self.kind} failed: {message}")
+        self.problem.show_problems([message])
+
+    def add_export_menu(self, plot: pg.PlotItem, name: str) -> None:
+        menu = plot.getViewBox().menu
+        menu.addSeparator()
+        for suffix in (".png", ".svg", ".csv"):
+            menu.addAction(f"Export {suffix[1:].upper()}…", lambda p=plot, s=suffix: self._ask_export_plot(p, s, name))
+
+    def _ask_export_plot(self, plot: pg.PlotItem, suffix: str, name: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export the {name} plot", str(Path.home() / f"kdgui-{name}{suffix}"),
+                                              FORMATS[suffix])
+        if path:
+            try:
+                export_plot(plot, path)
+            except (OSError, ValueError) as exc:
+                self.status.setText(f"Could not export: {exc}")
+                return
+            self.exported.emit(path)
+
+
+class SweepPage(ExperimentPage):
+    """Temperatures, epochs, seeds, loss, alpha and training images; the plot and table fill in as the sweep runs."""
+
+    kind = "sweep"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.references: dict[str, Reference] = {}
+        self.last_points: tuple[TemperaturePoint, ...] = ()
+        form = QFormLayout()
+        self.temperatures_edit = QLineEdit(", ".join(f"{t:g}" for t in DEFAULT_TEMPERATURES))
+        self.temperatures_edit.setToolTip("Temperatures separated by commas, each greater than 0; one student per temperature and seed")
+        self.sweep_epochs = NumberField("epochs", integer=True, low=1, high=1000, value=DEFAULT_SWEEP_EPOCHS)
+        self.sweep_seeds = NumberField("seeds", integer=True, low=1, high=100, value=1,
+                                       hint="students per temperature; the plot shows their mean and spread")
+        self.sweep_loss = QComboBox()
+        self.sweep_loss.addItems(LOSSES)
+        self.sweep_loss.setToolTip(LOSS_TIP)
+        self.sweep_alpha = NumberField("alpha", integer=False, low=0, high=1, value=1.0)
+        self.sweep_alpha.setToolTip("Weight of the soft targets; 1 - alpha goes to the labels")
+        self.sweep_limit = NumberField("training images", integer=True, low=0, high=10_000_000, value=0)
+        self.sweep_limit.setToolTip("Use only the first N training images (0: all of them)")
+        form.addRow("Temperatures", self.temperatures_edit)
+        form.addRow("Epochs", self.sweep_epochs)
+        form.addRow("Seeds", self.sweep_seeds)
+        form.addRow("Loss", self.sweep_loss)
+        form.addRow("Alpha", self.sweep_alpha)
+        form.addRow("Training images", self.sweep_limit)
+        self._watch(self.temperatures_edit, self.sweep_epochs, self.sweep_seeds, self.sweep_loss, self.sweep_alpha,
+                    self.sweep_limit)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self._build_plot())
+        right.addWidget(self._build_table())
+        right.setSizes([420, 180])
+        self._lay_out(form, "Run sweep", right)
+
+    def _build_plot(self) -> pg.PlotWidget:
+        # Created once, refilled with setData as evaluations arrive. x is log10(T) with T-valued ticks,
+        # because pyqtgraph's ErrorBarItem does not follow a log-mode axis.
+        self.sweep_plot = pg.PlotWidget(background="w")
+        plot = self.sweep_plot.getPlotItem()
+        plot.setTitle("Accuracy against temperature")
+        plot.setLabel("bottom", "temperature T (log scale)")
+        plot.setLabel("left", "accuracy")
+        plot.getAxis("bottom").setTicks(_ticks())
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setXRange(0, math.log10(20), padding=0.05)
+        plot.setYRange(0.8, 1.0)  # until the first points arrive; then the axis follows the data
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        plot.addLegend(offset=(-10, 10))  # top right: the reference labels sit at the left
+        self.val_curve = plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="o", symbolSize=7, symbolBrush=VAL_COLOUR,
+                                   symbolPen=None, name="validation (mean over seeds)")
+        self.test_curve = plot.plot([], [], pen=pg.mkPen(TEST_COLOUR, width=2), symbol="s", symbolSize=7, symbolBrush=TEST_COLOUR,
+                                    symbolPen=None, name="test (mean over seeds)")
+        self.val_bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), beam=0.02, pen=pg.mkPen(VAL_COLOUR))
+        self.test_bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), beam=0.02, pen=pg.mkPen(TEST_COLOUR))
+        plot.addItem(self.val_bars)
+        plot.addItem(self.test_bars)
+        self.reference_lines: dict[str, pg.InfiniteLine] = {}
+        for key, colour in REF_COLOURS.items():
+            # The teacher's label hangs below its line, which sits near the top of the view.
+            line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
+                                   label="", labelOpts={"position": 0.02 if key == "teacher" else 0.5, "color": colour,
+                                                        "anchors": [(0, 0), (0, 0)] if key == "teacher" else [(0, 1), (0, 1)]})
+            line.hide()
+            plot.addItem(line, ignoreBounds=False)
+            self.reference_lines[key] = line
+        self.add_export_menu(plot, "sweep")
+        return self.sweep_plot
+
+    def _build_table(self) -> QTableWidget:
+        self.sweep_table = QTableWidget(0, 5)
+        self.sweep_table.setHorizontalHeaderLabels(["T", "seeds", "validation", "test", "spread (test min–max)"])
+        self.sweep_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.sweep_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.sweep_table.verticalHeader().hide()
+        return self.sweep_table
+
+    def sweep_config(self, teacher_run: str, student: Callable[[], NetSpec]) -> SweepConfig:
+        """The sweep Run would start, checked by the core (a ConfigError says why not).
+
+        ``student`` is asked last, so this page's own problems are named first.
+        """
+        temperatures = parse_temperatures(self.temperatures_edit.text())
+        check_fields((self.sweep_epochs, self.sweep_seeds, self.sweep_alpha, self.sweep_limit))
+        return SweepConfig(
+            teacher_run=teacher_run, temperatures=temperatures, seeds=int(self.sweep_seeds.value()),
+            epochs=int(self.sweep_epochs.value()), loss=self.sweep_loss.currentText(), alpha=float(self.sweep_alpha.value()),
+            train_limit=int(self.sweep_limit.value()) or None, student=student(),
+        )
+
+    def clear(self) -> None:
+        self.last_points = ()
+        self.references = {}
+        for item in (self.val_curve, self.test_curve):
+            item.setData([], [])
+        for bars in (self.val_bars, self.test_bars):
+            bars.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0))
+        for line in self.reference_lines.values():
+            line.hide()
+        self.sweep_table.setRowCount(0)
+
+    def show_points(self, points: tuple[TemperaturePoint, ...]) -> None:
+        """Mean lines and min-max bars per temperature, plus the table; sorted by T so the lines read left to right."""
+        points = tuple(sorted(points, key=lambda p: p.temperature))
+        self.last_points = points
+        x = np.log10([p.temperature for p in points])
+        for curve, bars, key in ((self.val_curve, self.val_bars, "val"), (self.test_curve, self.test_bars, "test")):
+            mean = np.array([getattr(p, f"{key}_mean") for p in points])
+            low = np.array([getattr(p, f"{key}_min") for p in points])
+            high = np.array([getattr(p, f"{key}_max") for p in points])
+            curve.setData(x, mean)
+            bars.setData(x=x, y=mean, top=high - mean, bottom=mean - low)
+        self.sweep_plot.getPlotItem().enableAutoRange(axis="y")
+        self.sweep_table.setRowCount(len(points))
+        several = any(p.n > 1 for p in points)
+        for row, p in enumerate(points):
+            val = f"{p.val_mean:.2%}" + (f" ± {p.val_std:.2%}" if several else "")
+            test = f"{p.test_mean:.2%}" + (f" ± {p.test_std:.2%}" if several else "")
+            cells = [f"{p.temperature:g}", str(p.n), val, test, f"{p.test_min:.2%} – {p.test_max:.2%}"]
+            for col, text in enumerate(cells):
+                self.sweep_table.setItem(row, col, QTableWidgetItem(text))
+
+    def show_references(self, references: tuple[Reference, ...]) -> None:
+        """The teacher's and the student-from-labels lines, each labelled with its test accuracy (and note, if any)."""
+        for ref in references:
+            key = "teacher" if ref.label == "teacher" else "student"
+            line = self.reference_lines[key]
+            line.show()  # before setFormat: a hidden line's label does not update its text
+            line.setValue(ref.test_acc)
+            line.label.setFormat(reference_text(ref))
+            self.references[key] = ref
+
+    def show_event(self, event: Any) -> None:
+        """One event of the running sweep (Progress comes through ``show_progress``)."""
+        if isinstance(event, SweepStarted):
+            self.show_references(event.references)
+            self.status.setText(f"Sweep {event.sweep_id}: {len(event.temperatures)} students on {event.device}")
+        elif isinstance(event, SweepEvaluation):
+            if event.epoch_end or not self.last_points:
+                self.show_points(event.by_temperature())
+        elif isinstance(event, SweepFinished):
+            self.show_points(event.points)
+            best = max(event.points, key=lambda p: (p.val_mean, -p.temperature))
+            self.status.setText(f"Sweep finished in {event.seconds:.1f} s: best on validation T={best.temperature:g} "
+                                f"(validation {best.val_mean:.2%}, test {best.test_mean:.2%}). Saved to {event.path}")
+        elif isinstance(event, SweepCancelled):
+            self.status.setText(f"Sweep stopped after {event.step} steps; the results so far are saved to {event.path}")
