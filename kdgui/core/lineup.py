@@ -158,7 +158,7 @@ def resolve_lineup(runs: Sequence[Run], choices: Mapping[str, str | None] | None
             continue
         if choice:
             run = by_id.get(choice)
-            reason = "it is no longer in the runs folder" if run is None else why_not_showable(run, role)
+            reason = "there is no such run in the runs folder" if run is None else why_not_showable(run, role)
             if reason is None:
                 members.append(_run_member(run, role, "chosen"))
                 continue

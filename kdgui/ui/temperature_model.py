@@ -1,4 +1,4 @@
-"""The one shared softmax temperature: the distillation slider drives it, every view that shows soft targets listens."""
+"""A softmax temperature that views share and listen to: the viewing T (Soft targets, Draw) or the training T (Distil)."""
 
 from __future__ import annotations
 
@@ -30,3 +30,12 @@ class TemperatureModel(QObject):
             return
         self._temperature = value
         self.temperatureChanged.emit(value)
+
+    def state(self) -> dict[str, float]:
+        return {"temperature": self._temperature}
+
+    def restore(self, state: dict) -> None:
+        try:
+            self.setTemperature(state.get("temperature"))
+        except (TypeError, ValueError):
+            pass  # an old or hand-edited setting: keep the current value

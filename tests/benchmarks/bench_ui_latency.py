@@ -86,9 +86,8 @@ def main() -> int:
 
     def started(run_id: str) -> None:
         last_event[0] = "started"
-        worker = window.live.worker
-        worker.progressed.connect(counted)
-        worker.evaluated.connect(lambda e: last_event.__setitem__(0, f"evaluation at epoch {e.epoch:.2f}"))
+        window.runner.progressed.connect(counted)
+        window.runner.occurred.connect(lambda e: last_event.__setitem__(0, f"{type(e).__name__} at step {getattr(e, 'step', '?')}"))
 
     def ended(result: str, run_id: str) -> None:
         outcome.append(result)

@@ -88,7 +88,7 @@ def test_a_chosen_run_that_is_gone_or_of_another_kind_falls_back_with_a_note(sto
     default = make_run(store, "distilled")
     student = make_run(store, "student")
     gone = resolve_lineup(store.list(), {"distilled": "20260101-000000-distilled-dead"}, NETWORKS)["distilled"]
-    assert gone.run_id == default.id and "no longer in the runs folder" in gone.note
+    assert gone.run_id == default.id and "no such run in the runs folder" in gone.note
     wrong = resolve_lineup(store.list(), {"distilled": student.id}, NETWORKS)["distilled"]
     assert wrong.run_id == default.id and "not a distilled student" in wrong.note
 
@@ -109,7 +109,7 @@ def test_choices_are_kept_in_the_runs_folder_and_a_bad_file_means_no_choices(sto
 def test_command_line_overrides_must_name_a_usable_run(store):
     student = make_run(store, "student")
     assert current_lineup(store, {"student": student.id})["student"].run_id == student.id
-    with pytest.raises(KdguiError, match="no longer in the runs folder"):
+    with pytest.raises(KdguiError, match="no such run in the runs folder"):
         current_lineup(store, {"student": "nope"})
     with pytest.raises(KdguiError, match="not a teacher"):
         current_lineup(store, {"teacher": student.id})

@@ -49,9 +49,10 @@ def test_temperature_must_be_above_zero(qtbot, window):
     type_into(qtbot, field, "0")
     assert "greater than 0" in field.problem()
     assert window.distillation_panel.distill_config() is None
-    assert window.temperature.temperature == 4.0  # the shared T keeps its last good value
+    assert window.training_temperature.temperature == 4.0  # the training T keeps its last good value
     type_into(qtbot, field, "2.5")
-    assert window.temperature.temperature == 2.5
+    assert window.training_temperature.temperature == 2.5
+    assert window.temperature.temperature == 4.0  # the viewing T of Soft targets and Draw is another
     assert window.distillation_panel.distill_config().temperature == 2.5
 
 
@@ -103,7 +104,7 @@ def test_last_configuration_and_geometry_are_remembered(qtbot, make_window, monk
     first.training_panel.forms["distilled"].epochs.setValue(7)
     first.training_panel.set_train_limit(10_000)
     first.distillation_panel.slider.setTemperature(8.0)
-    first.temperature.setTemperature(8.0)
+    first.temperature.setTemperature(12.0)
     first.distillation_panel.loss_combo.setCurrentIndex(first.distillation_panel.loss_combo.findData("hinton"))
     first.curves_panel.smoothing_slider.setValue(30)
     first.resize(1111, 777)
@@ -122,7 +123,8 @@ def test_last_configuration_and_geometry_are_remembered(qtbot, make_window, monk
     assert second.training_panel.forms["distilled"].epochs.value() == 7
     assert second.training_panel.train_limit() == 10_000
     assert second.distillation_panel.distill_config().temperature == 8.0
-    assert second.temperature.temperature == 8.0
+    assert second.training_temperature.temperature == 8.0
+    assert second.temperature.temperature == 12.0  # the viewing temperature is remembered too
     assert second.distillation_panel.distill_config().loss == "hinton"
     assert second.curves_panel.smoothing_slider.value() == 30
 

@@ -69,7 +69,7 @@ def test_stop_ends_the_run_and_keeps_it_marked_stopped(qtbot, window):
     qtbot.waitUntil(lambda: window.curves_panel.point_counts(run_id)[0] > 0 or bool(window.curves_panel.runs[run_id].history.losses),
                     timeout=10_000)
     window.run_controls.pause_button.click()
-    assert window.live.token.paused
+    assert window.runner.paused
     assert window.run_controls.pause_button.text() == "Resume"
     with qtbot.waitSignal(window.runEnded, timeout=10_000) as ended:
         window.run_controls.stop_button.click()
@@ -144,7 +144,7 @@ def test_out_of_memory_on_a_gpu_falls_back_to_the_cpu(qtbot, window, monkeypatch
         yield from real_execute(job, *args, **kwargs)
 
     monkeypatch.setattr(worker_module.training, "execute", fake_gpu_execute)
-    monkeypatch.setattr("kdgui.ui.main_window.resolve_device", lambda name: None)  # pretend cuda:0 exists
+    monkeypatch.setattr("kdgui.ui.session.resolve_device", lambda name: None)  # pretend cuda:0 exists
     window.training_panel.device_combo.addItem("CUDA 0: pretend GPU", "cuda:0")
     window.training_panel.set_device("cuda:0")
     button = window.run_controls.start_buttons["teacher"]
@@ -180,14 +180,14 @@ def test_runs_reload_after_a_restart(qtbot, make_window, synthetic_splits):
     first.close()
 
     second = make_window()
-    ids = {r.id: r for r in second.runs}
+    ids = {r.id: r for r in second.runs_model.runs}
     assert ids[teacher_id].status == "finished" and ids[student_id].status == "stopped"
     assert second.runs_panel.item_for(teacher_id).text(5).endswith("%")
     assert second.runs_panel.item_for(student_id).text(5).endswith("%")  # from its last evaluation
-    assert teacher_id in second.curves_panel.shown_run_ids()  # the latest finished run of each kind is shown
+    assert teacher_id in second.curves_panel.shown_run_ids()  # the lineup's runs are shown at start
     second.curves_panel.flush()
     assert second.curves_panel.point_counts(teacher_id) == (32, 8)
-    second.set_run_shown(student_id, True)
+    second.runs_view.set_shown(student_id, True)
     second.curves_panel.flush()
     assert second.curves_panel.point_counts(student_id)[1] >= 1
     assert second.distillation_panel.teacher_run_id() == teacher_id
@@ -204,7 +204,7 @@ def test_rename_delete_reopen_and_choose_teacher(qtbot, window):
     window.runs_panel.teacher_button.click()
     assert window.distillation_panel.teacher_run_id() == first_id
 
-    window.rename_run(first_id, "wide teacher")
+    window.runs_view.rename(first_id, "wide teacher")
     assert RunStore().get(first_id).name == "wide teacher"
     assert window.runs_panel.item_for(first_id).text(0) == "wide teacher"
     assert window.labels[second_id] == "teacher"
@@ -213,7 +213,7 @@ def test_rename_delete_reopen_and_choose_teacher(qtbot, window):
     window.runs_panel.reopen_button.click()
     assert window.networks_panel.teacher_spec().hidden == (32, 32)
 
-    window.delete_run(second_id)
+    window.runs_view.delete(second_id)
     assert not (RunStore().root / second_id).exists()
     assert window.runs_panel.item_for(second_id) is None
     assert second_id not in window.curves_panel.runs

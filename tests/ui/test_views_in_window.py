@@ -21,8 +21,8 @@ def test_a_trained_teacher_replaces_the_bundled_one(qtbot, window):
     assert outcome == "finished"
     sources = {m.key: m.source for m in window.canvas_panel.predictor.models}
     assert sources["teacher"] == run_id and sources["student"] == "bundled"
-    # One choice puts the bundled networks back.
-    window.canvas_panel.source.setCurrentIndex(window.canvas_panel.source.findData("bundled"))
+    # One choice (View › Show the bundled networks) puts the bundled networks back.
+    window.lineup_model.choose_bundled()
     assert {m.source for m in window.canvas_panel.predictor.models} == {"bundled"}
 
 

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ...core.errors import KdguiError
@@ -17,12 +17,10 @@ from ...core.softtargets import softmax_np
 from ..temperature_model import TemperatureModel
 from ..widgets.drawing_canvas import DrawingCanvas
 from ..widgets.soft_target_bars import ROLE_LABELS, SoftTargetBars, role_colour
-from ..widgets.temperature_slider import TemperatureSlider
+from ..widgets.viewing_temperature import ViewingTemperature
 
 ROLES = ("teacher", "student", "distilled")
 LIVE_INTERVAL_MS = 60  # predictions while a stroke is drawn, at most this often: strokes stay smooth
-SOURCE_CHOICES = [("auto", "Your newest runs (bundled until you train)"), ("bundled", "Bundled models"),
-                  ("runs", "Your newest runs only")]
 
 
 class ModelAnswer(QWidget):
@@ -58,9 +56,10 @@ class CanvasPanel(QWidget):
     """Canvas, what the network sees (28x28), and every model's answer; disagreements are called out."""
 
     addToSoftTargets = Signal(object)  # the [784] tensor the networks saw
-    modelSourceChanged = Signal(str)
+    useTemperatureForDistil = Signal(float)
 
-    def __init__(self, temperature: TemperatureModel, parent: QWidget | None = None) -> None:
+    def __init__(self, temperature: TemperatureModel, training_temperature: TemperatureModel | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.temperature = temperature
         self.predictor: Predictor | None = None
@@ -84,12 +83,9 @@ class CanvasPanel(QWidget):
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
         self.verdict.setStyleSheet("font-size: 13pt; padding: 4px;")
-        self.source = QComboBox()
-        for key, text in SOURCE_CHOICES:
-            self.source.addItem(text, key)
-        self.source.setToolTip("Which networks answer: the bundled ones (trained with 'kdgui-cli reproduce') or your own")
-        self.slider = TemperatureSlider(temperature.temperature)
-        self.slider.setToolTip("The softmax temperature T, shared by every view")
+        self.viewing = ViewingTemperature(temperature, training_temperature)
+        self.viewing.useForDistil.connect(self.useTemperatureForDistil)
+        self.slider = self.viewing.slider
         self.answers = {role: ModelAnswer(role) for role in ROLES}
         self.plot_widget = pg.PlotWidget(background="w", title="Soft targets softmax(z/T) of each network")
         self.plot_widget.setMinimumHeight(180)
@@ -116,14 +112,7 @@ class CanvasPanel(QWidget):
         left.addWidget(self.status)
         left.addStretch(1)
         right = QVBoxLayout()
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Networks:"))
-        top.addWidget(self.source, 1)
-        right.addLayout(top)
-        t_row = QHBoxLayout()
-        t_row.addWidget(QLabel("Temperature T:"))
-        t_row.addWidget(self.slider, 1)
-        right.addLayout(t_row)
+        right.addWidget(self.viewing)
         right.addWidget(self.verdict)
         row = QHBoxLayout()
         for answer in self.answers.values():
@@ -140,9 +129,7 @@ class CanvasPanel(QWidget):
         self.clear_button.clicked.connect(self.canvas.clear)
         self.undo_button.clicked.connect(self.canvas.undo)
         self.add_button.clicked.connect(self._add_to_soft_targets)
-        self.slider.temperatureChanged.connect(self.temperature.setTemperature)
         self.temperature.temperatureChanged.connect(self._temperature_changed)
-        self.source.currentIndexChanged.connect(lambda: self.modelSourceChanged.emit(self.source.currentData()))
         self.update_prediction()
 
     # -- models ----------------------------------------------------------------------------------------
@@ -156,13 +143,8 @@ class CanvasPanel(QWidget):
         by_key = {m.key: m for m in models}
         for role, answer in self.answers.items():
             m = by_key.get(role)
-            answer.origin.setText(m.label if m else "not available: train one, or choose the bundled models")
+            answer.origin.setText(m.label if m else "not available: its weights could not be loaded")
             answer.setEnabled(m is not None)
-        self.update_prediction()
-
-    def set_models_error(self, message: str) -> None:
-        self.predictor = None
-        self.status.setText(message)
         self.update_prediction()
 
     # -- predicting ------------------------------------------------------------------------------------
@@ -184,7 +166,7 @@ class CanvasPanel(QWidget):
         if pixels is None or self.predictor is None:
             self.prediction = None
             if self.predictor is None and pixels is not None:
-                self.status.setText("No networks to ask: train a teacher or choose the bundled models.")
+                self.status.setText("No networks to ask: none of the lineup's networks could be loaded (see the banner).")
             else:
                 self.status.setText("Draw a digit on the canvas." if result is None else result.reason.capitalize() + ".")
             self._show()
@@ -194,7 +176,6 @@ class CanvasPanel(QWidget):
         self._show()
 
     def _temperature_changed(self, t: float) -> None:
-        self.slider.setTemperature(t)
         self._show()
 
     def _show(self) -> None:

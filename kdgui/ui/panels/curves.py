@@ -236,6 +236,16 @@ class CurvesPanel(QWidget):
                 shown = [c.history.loss_epochs()[-1] for c in self.runs.values() if c.shown and c.history.loss_steps]
                 plot.setXRange(0, max([float(epochs), *shown]), padding=0.02)  # also turns x auto-range off
 
+    def state(self) -> dict:
+        return {"smoothing": self.smoothing_slider.value(), "log": self.log_box.isChecked(), "raw": self.raw_box.isChecked()}
+
+    def restore(self, state: dict) -> None:
+        if isinstance(state.get("smoothing"), int):
+            self.smoothing_slider.setValue(state["smoothing"])
+        for key, box in (("log", self.log_box), ("raw", self.raw_box)):
+            if isinstance(state.get(key), bool):
+                box.setChecked(state[key])
+
     def shown_run_ids(self) -> set[str]:
         return {run_id for run_id, curves in self.runs.items() if curves.shown}
 

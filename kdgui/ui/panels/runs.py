@@ -1,4 +1,4 @@
-"""The Runs panel: every run on disk with its settings and accuracies; show, reopen, rename, delete, use as teacher."""
+"""The Runs panel: every run on disk with its settings and accuracies; tick, put on stage, reopen, rename, delete."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QTextBrowser, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
+from ...core.lineup import why_not_showable
 from ...core.runs import Run
 
 COLUMNS = ("Run", "Kind", "Network", "Status", "Val acc", "Test acc", "Time", "Created")
@@ -51,6 +52,7 @@ class RunsPanel(QWidget):
     visibilityChanged = Signal(str, bool)
     reopenRequested = Signal(str)
     teacherChosen = Signal(str)
+    stageRequested = Signal(str)  # show this run as its role's network in every view
     renameRequested = Signal(str, str)
     deleteRequested = Signal(str)
     refreshRequested = Signal()
@@ -59,6 +61,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.runs: dict[str, Run] = {}
         self.live_run_id: str | None = None
+        self.on_stage: dict[str, str] = {}
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
@@ -79,12 +82,14 @@ class RunsPanel(QWidget):
         self.reopen_button.setToolTip("Put this run's networks and settings back into the panels, to train it again or vary it")
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete…")
+        self.stage_button = QPushButton("Show on stage")
+        self.stage_button.setToolTip("Show this run in Draw, Soft targets and Compare as the network of its kind")
         self.teacher_button = QPushButton("Use as teacher")
         self.teacher_button.setToolTip("Distil from this teacher")
         refresh = QPushButton("Refresh")
         refresh.setToolTip("Read the runs folder again")
         buttons = QHBoxLayout()
-        for button in (self.reopen_button, self.rename_button, self.delete_button, self.teacher_button):
+        for button in (self.stage_button, self.reopen_button, self.rename_button, self.delete_button, self.teacher_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(refresh)
@@ -109,6 +114,7 @@ class RunsPanel(QWidget):
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.reopen_button.clicked.connect(lambda: self._emit_for_selected(self.reopenRequested))
         self.teacher_button.clicked.connect(lambda: self._emit_for_selected(self.teacherChosen))
+        self.stage_button.clicked.connect(lambda: self._emit_for_selected(self.stageRequested))
         self.rename_button.clicked.connect(self._ask_rename)
         self.delete_button.clicked.connect(self._ask_delete)
         refresh.clicked.connect(self.refreshRequested)
@@ -116,18 +122,19 @@ class RunsPanel(QWidget):
 
     # -- contents -----------------------------------------------------------------------------------
     def set_runs(self, runs: list[Run], labels: dict[str, str], colours: dict[str, str], accuracies: dict[str, dict[str, float]],
-                 shown: set[str], live_run_id: str | None) -> None:
-        """Rebuild the list (newest first), keeping the selection."""
+                 shown: set[str], live_run_id: str | None, on_stage: dict[str, str] | None = None) -> None:
+        """Rebuild the list (newest first), keeping the selection; runs on stage ({run id: role}) are marked."""
         selected = self.selected_run_id()
         self.runs = {run.id: run for run in runs}
         self.live_run_id = live_run_id
+        self.on_stage = on_stage or {}
         self.tree.blockSignals(True)
         self.tree.clear()
         for run in reversed(runs):
             acc = accuracies.get(run.id, {})
             seconds = run.summary.get("seconds")
             item = QTreeWidgetItem([
-                labels.get(run.id, run.name), run.job.kind, run.job.net.describe(), run.status,
+                labels.get(run.id, run.name), run.job.kind + (" ★" if run.id in self.on_stage else ""), run.job.net.describe(), run.status,
                 _percent(acc.get("val_acc")), _percent(acc.get("test_acc")),
                 f"{seconds:.0f} s" if seconds is not None else "", run.meta.get("created", "")[:16].replace("T", " "),
             ])
@@ -137,6 +144,8 @@ class RunsPanel(QWidget):
             item.setForeground(0, QColor(colours.get(run.id, "#000000")))
             item.setForeground(3, QColor(STATUS_COLOURS.get(run.status, "#000000")))
             item.setToolTip(0, f"{run.id}\nTick to show its curves")
+            if run.id in self.on_stage:
+                item.setToolTip(1, f"On stage: the {self.on_stage[run.id]} that Draw, Soft targets and Compare show")
             for col in (4, 5, 6):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.tree.addTopLevelItem(item)
@@ -181,6 +190,12 @@ class RunsPanel(QWidget):
         is_teacher = run is not None and run.job.kind == "teacher" and run.has_weights and not live
         self.teacher_button.setEnabled(is_teacher)
         self.teacher_button.setToolTip("Distil from this teacher" if is_teacher else "Select a trained teacher run")
+        reason = why_not_showable(run, run.job.kind) if run is not None else "select a run"
+        self.stage_button.setEnabled(reason is None and run.id not in self.on_stage)
+        self.stage_button.setText(f"Show as {run.job.kind}" if run is not None else "Show on stage")
+        self.stage_button.setToolTip("Already on stage" if run is not None and run.id in self.on_stage else
+                                     f"Cannot be shown: {reason}" if reason else
+                                     "Show this run in Draw, Soft targets, Compare and Export as the network of its kind")
         self.details.setHtml(describe_job(run) if run is not None else "")
 
     def _emit_for_selected(self, signal) -> None:  # noqa: ANN001 - a bound Signal
@@ -210,7 +225,7 @@ class RunsPanel(QWidget):
             return
         self.tree.setCurrentItem(item)
         menu = QMenu(self)
-        for button in (self.reopen_button, self.rename_button, self.delete_button, self.teacher_button):
+        for button in (self.stage_button, self.reopen_button, self.rename_button, self.delete_button, self.teacher_button):
             action = menu.addAction(button.text(), button.click)
             action.setEnabled(button.isEnabled())
         menu.exec(self.tree.viewport().mapToGlobal(position))

@@ -18,7 +18,7 @@ from ...core.softtargets import (
 from ...core.training import predict_logits
 from ..temperature_model import TemperatureModel
 from ..widgets.soft_target_bars import ROLE_COLOURS, SoftTargetBars, make_legend_html, role_colour
-from ..widgets.temperature_slider import TemperatureSlider
+from ..widgets.viewing_temperature import ViewingTemperature
 
 MAX_DIGITS = 12
 CELL_WIDTH = 400  # pixels a digit cell needs; the grid has as many columns as fit (1 to 3)
@@ -57,8 +57,10 @@ class SoftTargetsPanel(QWidget):
     """Digits chosen from the test set (or drawn), each model's soft targets at the shared temperature."""
 
     digitsChanged = Signal()
+    useTemperatureForDistil = Signal(float)
 
-    def __init__(self, temperature: TemperatureModel, parent: QWidget | None = None) -> None:
+    def __init__(self, temperature: TemperatureModel, training_temperature: TemperatureModel | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.temperature = temperature
         self.models: list[NamedModel] = []
@@ -93,8 +95,9 @@ class SoftTargetsPanel(QWidget):
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #b00020;")
         self.problem.setWordWrap(True)
-        self.slider = TemperatureSlider(temperature.temperature)
-        self.slider.setToolTip("The softmax temperature T, shared by every view: drag to watch the bars change")
+        self.viewing = ViewingTemperature(temperature, training_temperature)
+        self.viewing.useForDistil.connect(self.useTemperatureForDistil)
+        self.slider = self.viewing.slider
         self.t_label = QLabel()
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -145,8 +148,7 @@ class SoftTargetsPanel(QWidget):
         controls.addWidget(self.count)
         controls.addWidget(self.show_button)
         t_row = QHBoxLayout()
-        t_row.addWidget(QLabel("Temperature T:"))
-        t_row.addWidget(self.slider, 1)
+        t_row.addWidget(self.viewing, 1)
         t_row.addWidget(self.t_label)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -175,7 +177,6 @@ class SoftTargetsPanel(QWidget):
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.show_button.clicked.connect(self.show_chosen_digits)
         self.choice.returnPressed.connect(self.show_chosen_digits)
-        self.slider.temperatureChanged.connect(self._slider_moved)
         self.temperature.temperatureChanged.connect(self._temperature_changed)
         self.heatmap_mode.currentIndexChanged.connect(lambda: self._update_heatmap())
         self.heatmap_widget.scene().sigMouseMoved.connect(self._hover_heatmap)
@@ -347,11 +348,7 @@ class SoftTargetsPanel(QWidget):
             self._rebuild_cells()
 
     # -- temperature -------------------------------------------------------------------------------------
-    def _slider_moved(self, t: float) -> None:
-        self.temperature.setTemperature(t)
-
     def _temperature_changed(self, t: float) -> None:
-        self.slider.setTemperature(t)
         self._update_t_label()
         self._update_bars()
         self._update_heatmap()

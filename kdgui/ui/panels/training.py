@@ -218,7 +218,9 @@ class TrainingPanel(QWidget):
         return {"stages": stages, "train_limit": self.train_limit(), "seed": self.seed.value(), "device": self.device(),
                 "keep_best": self.keep_best_box.isChecked(), "stage": self.stage()}
 
-    def restore(self, state: dict[str, Any]) -> None:
+    def restore(self, state: dict[str, Any]) -> str | None:
+        """Put back saved settings; returns a note for the user when one could not be honoured."""
+        note = None
         for stage, values in (state.get("stages") or {}).items():
             if stage in self.forms and isinstance(values, dict):
                 try:
@@ -229,12 +231,13 @@ class TrainingPanel(QWidget):
             self.set_train_limit(state["train_limit"])
         if isinstance(state.get("seed"), int):
             self.seed.setValue(state["seed"])
-        if state.get("device"):
-            self.set_device(state["device"])
+        if state.get("device") and not self.set_device(state["device"]):
+            note = f"Device {state['device']} from last time is not available: using Auto"
         if isinstance(state.get("keep_best"), bool):
             self.keep_best_box.setChecked(state["keep_best"])
         if state.get("stage") in STAGES:
             self.select_stage(state["stage"])
+        return note
 
     def load_job_config(self, stage: str, config: TrainConfig) -> None:
         """Show a saved run's settings (reopening it): its stage's values, seed, data size and device."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-# One colour per role, shared by every view that shows soft targets (bars, legends, canvas predictions).
-ROLE_COLOURS = {"teacher": "#1f77b4", "student": "#ff7f0e", "distilled": "#2ca02c"}
+from ..style import ROLE_COLOURS
+
 ROLE_LABELS = {"teacher": "teacher", "student": "student (labels)", "distilled": "distilled student"}
 CLASSES = np.arange(10)
 TRUE_CLASS_BRUSH = pg.mkBrush(255, 215, 0, 70)
