@@ -136,7 +136,8 @@ class QtMainWindow(QMainWindow):
         runs_dir = QLabel(f"Runs: {self.store.root}")
         runs_dir.setStyleSheet(f"color: {MUTED_COLOUR};")
         self.statusBar().addPermanentWidget(runs_dir)
-        self.resize(1360, 860)
+        room = self.screen().availableGeometry()  # never larger than the screen it opens on
+        self.resize(min(1360, room.width()), min(860, room.height()))
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
