@@ -15,3 +15,15 @@ class DataError(KdguiError):
 
 class RunError(KdguiError):
     """A run folder or weights file is missing, corrupt or not kdgui's."""
+
+
+class WriteError(RunError, OSError):
+    """A file could not be written ("cannot write PATH: No space left on device"), or kdgui refused to replace it.
+
+    Also an OSError (with ``errno`` set when the system gave one), so code that catches OSError around a write
+    keeps working; its message is one line, never a traceback.
+    """
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno

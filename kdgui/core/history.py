@@ -22,15 +22,27 @@ class RunHistory:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def from_records(cls, records: Iterable[dict[str, Any]], job: Job | None = None) -> RunHistory:
-        """Build from ``Run.metrics()`` records; the epoch length comes from the evaluations, else from the job."""
+    def from_records(cls, records: Iterable[Any], job: Job | None = None) -> RunHistory:
+        """Build from ``Run.metrics()`` records; the epoch length comes from the evaluations, else from the job.
+
+        Records of any shape are tolerated: one that is not a dict, or whose step, loss, epoch or accuracies
+        are not numbers, is skipped.
+        """
         history = cls()
         for record in records:
-            if record.get("type") == "loss":
-                history.add_loss(int(record["step"]), float(record["loss"]))
-            elif record.get("type") == "eval":
-                history.add_evaluation(record)
+            if not isinstance(record, dict):
+                continue
+            kind = record.get("type")
+            if kind == "loss":
+                step, loss = _int(record.get("step")), _number(record.get("loss"))
+                if step is not None and loss is not None:
+                    history.add_loss(step, loss)
+            elif kind == "eval":
+                evaluation = _evaluation(record)
+                if evaluation is not None:
+                    history.add_evaluation(evaluation)
         per_epoch = [e["step"] / e["epoch"] for e in history.evaluations if e.get("epoch")]
+        per_epoch = [p for p in per_epoch if math.isfinite(p) and p > 0]
         if per_epoch:
             history.batches_per_epoch = per_epoch[-1]
         elif job is not None:
@@ -48,7 +60,8 @@ class RunHistory:
         return [s / self.batches_per_epoch for s in self.loss_steps]
 
     def eval_column(self, name: str) -> list[float]:
-        return [float(e[name]) if e.get(name) is not None else math.nan for e in self.evaluations]
+        values = [_number(e.get(name)) for e in self.evaluations]
+        return [math.nan if v is None else v for v in values]
 
     def last_evaluation(self) -> dict[str, Any] | None:
         return self.evaluations[-1] if self.evaluations else None
@@ -60,18 +73,56 @@ def estimated_batches_per_epoch(job: Job) -> float:
     return float(max(1, math.ceil(images / job.train.batch_size)))
 
 
-def final_accuracies(summary: dict[str, Any], records: Iterable[dict[str, Any]] | None) -> dict[str, float]:
-    """val_acc/test_acc (and train_acc when known) from a finished run's summary, else its last evaluation."""
-    found = {k: float(summary[k]) for k in ("train_acc", "val_acc", "test_acc") if summary.get(k) is not None}
+def final_accuracies(summary: Any, records: Iterable[Any] | None) -> dict[str, float]:
+    """val_acc/test_acc (and train_acc when known) from a finished run's summary, else its last evaluation.
+
+    Values that are not numbers (hand-edited files) are left out, never raised about.
+    """
+    summary = summary if isinstance(summary, dict) else {}
+    found = {k: v for k in ("train_acc", "val_acc", "test_acc") if (v := _number(summary.get(k))) is not None}
     if "test_acc" in found or records is None:
         return found
     last = None
     for record in records:
-        if record.get("type") == "eval":
+        if isinstance(record, dict) and record.get("type") == "eval":
             last = record
     if last is not None:
-        found.update({k: float(last[k]) for k in ("val_acc", "test_acc") if last.get(k) is not None})
+        found.update({k: v for k in ("val_acc", "test_acc") if (v := _number(last.get(k))) is not None})
     return found
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (not a bool, not text, not too large for a float), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53
+    return value if ok else None
+
+
+EVAL_FIELDS = ("epoch", "val_loss", "val_acc", "test_loss", "test_acc", "train_loss", "train_acc", "elapsed")
+
+
+def _evaluation(record: dict[str, Any]) -> dict[str, Any] | None:
+    """An evaluation record with its numbers as floats, or None when its step, its epoch or a present value is not a number."""
+    if _int(record.get("step")) is None or _number(record.get("epoch")) is None:
+        return None
+    clean = dict(record)
+    for key in EVAL_FIELDS:
+        value = record.get(key)
+        if value is None:
+            continue
+        number = _number(value)
+        if number is None:
+            return None
+        clean[key] = number
+    return clean
 
 
 class EmaSmoother:

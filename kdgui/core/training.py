@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -170,6 +172,61 @@ def _batch_source(job: Job, data: Splits, teacher: MLP | None, generator: torch.
     return len(y), noise
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while a run's last files are written; they take effect right after.
+
+    Only on the main thread (where Python delivers signals; a worker thread gets none). A second Ctrl-C in the
+    middle of saving a stopped run thus lands once the run is on disk, instead of leaving it half saved.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if sig is None:
+            continue
+        try:
+            previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+        except (ValueError, OSError, TypeError):  # not settable here (e.g. an embedding host)
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            signal.raise_signal(caught[0])  # the original handler runs now (Ctrl-C: KeyboardInterrupt)
+
+
+SAVE_ATTEMPTS = 3
+
+
+def _persist(steps: list[Callable[[], None]]) -> None:
+    """Run the save steps in order, each retried when an interrupt or an error cuts it short.
+
+    An interrupt (KeyboardInterrupt) during a step does not stop the saving: the step is tried again and the
+    interrupt is raised once everything is written. A step that fails every attempt raises its last error,
+    and the steps after it are not run (a run is never marked finished or stopped without its weights).
+    """
+    interrupt: BaseException | None = None
+    for step in steps:
+        for attempt in range(SAVE_ATTEMPTS):
+            try:
+                step()
+                break
+            except KeyboardInterrupt as exc:
+                interrupt = interrupt or exc
+            except Exception:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise
+        else:
+            break  # interrupted every time: give up on this and the later steps
+    if interrupt is not None:
+        raise interrupt
+
+
 def execute(
     job: Job,
     store: RunStore,
@@ -183,8 +240,11 @@ def execute(
 ) -> Iterator[Event]:
     """Train ``job`` and yield its events; the run (job, metrics, weights, status) is written to ``store``.
 
-    Stopping through ``token`` (or closing the generator) saves the partial weights and marks the run
-    stopped. Errors mark it failed and propagate.
+    Stopping through ``token`` (or closing the generator, or Ctrl-C) saves the partial weights and marks the
+    run stopped. Errors mark it failed and propagate. Weights are written before the status, a status only
+    once it is on disk, and a second interrupt during the save waits until the save is done. The run holds
+    its lock while this generator lives; should the process die anyway, the run reads as "interrupted" with
+    the weights of its last epoch end (the best one so far with keep_best).
     """
     token = token or CancelToken()
     cfg = job.train
@@ -208,8 +268,6 @@ def execute(
     total = batches * cfg.epochs
 
     run = store.create(job, origin)
-    if on_run_created:
-        on_run_created(run)
 
     started = time.perf_counter()
     paused = 0.0
@@ -219,6 +277,10 @@ def execute(
 
     def elapsed() -> float:
         return time.perf_counter() - started - paused
+
+    def flush_metrics() -> None:
+        run.append_metrics(pending)
+        pending.clear()
 
     def evaluation(epoch_end: bool) -> Evaluation:
         nonlocal window_loss, window_n
@@ -232,19 +294,37 @@ def execute(
         )
         window_loss, window_n = 0.0, 0
         pending.append({"type": "eval", "elapsed": round(elapsed(), 3), **asdict(event)})
-        run.append_metrics(pending)
-        pending.clear()
+        flush_metrics()
         return event
 
+    def settle(status: str, *, weights: dict[str, torch.Tensor] | None, **summary: Any) -> None:
+        """Metrics, then the weights (when given), then the status: each retried, signals held back meanwhile.
+
+        The metrics are best effort: losses that cannot be appended never keep the weights and status from disk.
+        """
+
+        def flush_if_possible() -> None:
+            try:
+                flush_metrics()
+            except Exception:  # noqa: BLE001 - e.g. a disk that is full, or metrics.jsonl that is not a file
+                pending.clear()
+
+        steps = [flush_if_possible]
+        if weights is not None:
+            steps.append(lambda: run.save_weights(weights))
+        steps.append(lambda: run.set_status(status, **summary))
+        with signals_deferred():
+            _persist(steps)
+
     def keep_partial() -> None:
-        run.append_metrics(pending)
-        run.save_weights(model.state_dict())
-        run.set_status("stopped", steps=step, seconds=round(elapsed(), 2), device=str(device))
+        settle("stopped", weights=model.state_dict(), steps=step, seconds=round(elapsed(), 2), device=str(device))
 
     last_eval: Evaluation | None = None
     best_eval: Evaluation | None = None  # with keep_best: the epoch end with the highest validation accuracy
     best_state: dict[str, torch.Tensor] | None = None
     try:
+        if on_run_created:
+            on_run_created(run)
         # Inside the try: a consumer that closes the generator right after Started still gets a stopped run.
         yield Started(run.id, job.label(), job.kind, total, str(device))
         started = time.perf_counter()
@@ -276,9 +356,13 @@ def execute(
                 if cfg.eval_every and step % cfg.eval_every == 0 and b + 1 < batches:
                     yield evaluation(epoch_end=False)
             last_eval = evaluation(epoch_end=True)
-            if cfg.keep_best and (best_eval is None or last_eval.val_acc > best_eval.val_acc):
+            improved = cfg.keep_best and (best_eval is None or last_eval.val_acc > best_eval.val_acc)
+            if improved:
                 best_eval = last_eval
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if epoch < cfg.epochs and (improved or not cfg.keep_best):
+                # A checkpoint at each epoch end (the best so far with keep_best): a killed run keeps it.
+                run.save_weights(best_state if cfg.keep_best else model.state_dict())
             yield last_eval
         seconds = elapsed()
         final = last_eval
@@ -286,22 +370,27 @@ def execute(
             # The validation set chooses the checkpoint (never the test set): the seed's "about 20 epochs".
             model.load_state_dict(best_state)
             final = best_eval
-        run.save_weights(model.state_dict())
-        run.set_status(
-            "finished", train_acc=final.train_acc, val_acc=final.val_acc, test_acc=final.test_acc,
-            seconds=round(seconds, 2), steps=step, device=str(device), epoch=round(final.epoch),
+        settle(
+            "finished", weights=model.state_dict(), train_acc=final.train_acc, val_acc=final.val_acc,
+            test_acc=final.test_acc, seconds=round(seconds, 2), steps=step, device=str(device), epoch=round(final.epoch),
         )
         yield Finished(run.id, final.train_acc or 0.0, final.val_acc, final.test_acc, seconds, epoch=round(final.epoch))
     except (GeneratorExit, KeyboardInterrupt):
         # The consumer closed the generator (e.g. the app is quitting) or Ctrl-C hit the loop: keep what was learnt.
-        if run.status == "running":
+        if run.stored_status == "running":
             keep_partial()
         raise
     except BaseException as exc:
-        if run.status == "running":
-            run.append_metrics(pending)
-            run.set_status("failed", error=f"{type(exc).__name__}: {exc}", steps=step)
+        if run.stored_status == "running":
+            try:
+                settle("failed", weights=None, error=f"{type(exc).__name__}: {exc}", steps=step)
+            except Exception:  # noqa: BLE001 - the first error is the one to report; the run reads as interrupted
+                pass
         raise
+    finally:
+        # Whatever happened, this process is done with the run: a run still "running" on disk now reads as
+        # interrupted (with its last checkpoint) rather than running forever.
+        run.release_lock()
 
 
 def run_to_end(events: Iterator[Event]) -> Event:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load as safetensors_load
 
 from kdgui.cli import main as cli_main
 from kdgui.core.bundled import BUNDLE_JSON, WEIGHT_FILES, load_bundled, load_bundled_model, read_bundle_info, resource_folder, write_bundle
@@ -55,9 +56,12 @@ def test_the_shipped_bundle_is_small_float16_and_describes_the_seed_networks():
     assert models["distilled"]["job"]["teacher_run"] == models["teacher"]["run_id"]
     for kind in KINDS:
         path = SHIPPED / WEIGHT_FILES[kind]
+        assert path.name == models[kind]["file"] == f"bundled_{kind}.safetensors"
         assert path.stat().st_size == models[kind]["bytes"] < 5_000_000
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == models[kind]["sha256"]
+        state = safetensors_load(path.read_bytes())
         assert {v.dtype for v in state.values()} == {torch.float16}
+    assert not list(SHIPPED.glob("*.pt")), "the pickled bundle files were replaced by safetensors"
     loaded = load_bundled()
     for kind, bundled in loaded.items():
         assert not bundled.model.training
@@ -127,7 +131,7 @@ def test_a_truncated_or_swapped_weights_file_fails_its_checksum(bundle):
     folder = bundle[0]
     path = folder / WEIGHT_FILES["teacher"]
     path.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(RunError, match=r"bundled_teacher\.pt does not match bundled\.json \(checksum differs\)"):
+    with pytest.raises(RunError, match=r"bundled_teacher\.safetensors does not match bundled\.json \(checksum differs\)"):
         load_bundled(folder)
     shutil.copy(folder / WEIGHT_FILES["student"], path)
     with pytest.raises(RunError, match="checksum differs"):
@@ -139,12 +143,12 @@ def test_corrupt_content_behind_a_matching_checksum_is_a_clear_error(bundle):
     path = folder / WEIGHT_FILES["student"]
     path.write_bytes(b"not a torch file at all")
     _reseal(folder, "student")
-    with pytest.raises(RunError, match=r"bundled_student\.pt is not a readable weights file"):
+    with pytest.raises(RunError, match=r"bundled_student\.safetensors is not a readable weights file"):
         load_bundled(folder)
-    # weights_only=True: a pickle holding anything but tensors is refused, never executed.
+    # A pickle (torch.save) under the safetensors name is never unpickled: it is not a safetensors file.
     torch.save({"layers.0.weight": torch.zeros(2), "code": Path("x")}, path)
     _reseal(folder, "student")
-    with pytest.raises(RunError, match=r"bundled_student\.pt is not a readable weights file"):
+    with pytest.raises(RunError, match=r"bundled_student\.safetensors is not a readable weights file"):
         load_bundled_model("student", folder)
     # Tensors of the wrong shapes for the network the JSON describes.
     shutil.copy(folder / WEIGHT_FILES["teacher"], path)
@@ -156,7 +160,7 @@ def test_corrupt_content_behind_a_matching_checksum_is_a_clear_error(bundle):
 def test_missing_files_and_a_broken_description_are_clear_errors(bundle):
     folder = bundle[0]
     (folder / WEIGHT_FILES["distilled"]).unlink()
-    with pytest.raises(RunError, match=r"bundled_distilled\.pt is missing"):
+    with pytest.raises(RunError, match=r"bundled_distilled\.safetensors is missing"):
         load_bundled(folder)
     info = json.loads((folder / BUNDLE_JSON).read_text())
     for broken, message in (
@@ -174,6 +178,78 @@ def test_missing_files_and_a_broken_description_are_clear_errors(bundle):
         load_bundled(folder)
     with pytest.raises(RunError, match="no bundled model of kind"):
         load_bundled_model("professor", folder)
+
+
+def test_a_bundle_written_before_safetensors_still_loads(bundle):
+    """bundled.json naming torch.save .pt files (read with weights_only=True after the checksum)."""
+    folder, info, *_ = bundle
+    for kind in KINDS:
+        state = safetensors_load((folder / WEIGHT_FILES[kind]).read_bytes())
+        legacy = folder / f"bundled_{kind}.pt"
+        torch.save(state, legacy)
+        info["models"][kind].update(file=legacy.name, sha256=hashlib.sha256(legacy.read_bytes()).hexdigest())
+        (folder / WEIGHT_FILES[kind]).unlink()
+    (folder / BUNDLE_JSON).write_text(json.dumps(info))
+    for kind, bundled in load_bundled(folder).items():
+        assert {p.dtype for p in bundled.model.parameters()} == {torch.float32}
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_bad_run_leaves_the_old_bundle_intact(bundle, tmp_path):
+    """The distilled run's weights are broken: nothing of the old bundle (teacher and student included) is replaced."""
+    folder, info, store, data, ids = bundle
+    (folder / "README.md").write_text("the folder holds other files too")
+    before = _snapshot(folder)
+    other = train_three(store, data)  # a second, different set of runs
+    store.get(other["distilled"]).weights_path.write_bytes(b"garbage")
+    with pytest.raises(RunError, match="not a readable weights file"):
+        write_bundle(store, other, folder, data=data)
+    assert _snapshot(folder) == before  # no temporary files left either
+    load_bundled(folder)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_failed_swap_puts_the_old_files_back(bundle, monkeypatch):
+    """Disk trouble while the checked files are moved in: the files already moved are put back."""
+    import os
+
+    from kdgui.core import bundled as B
+
+    folder, info, store, data, ids = bundle
+    before = _snapshot(folder)
+    other = train_three(store, data)
+    real_replace, calls = os.replace, []
+
+    def third_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(B.os, "replace", third_fails)
+    with pytest.raises(KdguiError, match="No space left on device"):
+        write_bundle(store, other, folder, data=data)
+    monkeypatch.undo()
+    assert _snapshot(folder) == before
+    assert {m["run_id"] for m in load_bundled(folder).values() for m in [m.info]} == set(ids.values())
+
+
+def test_the_writer_never_replaces_a_link_and_writes_a_new_folder_whole(bundle, tmp_path):
+    folder, info, store, data, ids = bundle
+    elsewhere = tmp_path / "elsewhere.bin"
+    elsewhere.write_bytes(b"not yours")
+    (folder / WEIGHT_FILES["student"]).unlink()
+    (folder / WEIGHT_FILES["student"]).symlink_to(elsewhere)
+    with pytest.raises(RunError, match="symbolic link"):
+        write_bundle(store, ids, folder, data=data)
+    assert elsewhere.read_bytes() == b"not yours" and (folder / WEIGHT_FILES["student"]).is_symlink()
+    fresh = tmp_path / "new" / "bundle"
+    write_bundle(store, ids, fresh, data=data)
+    assert sorted(p.name for p in fresh.iterdir()) == sorted([*WEIGHT_FILES.values(), BUNDLE_JSON])
+    assert [p.name for p in fresh.parent.iterdir()] == ["bundle"]
 
 
 # --- kdgui-cli bundle -------------------------------------------------------------------------------------

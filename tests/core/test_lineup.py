@@ -127,7 +127,7 @@ def test_study_origin_is_recorded_by_the_engine(store, data):
 def test_load_models_gives_the_bundled_network_when_a_run_will_not_load(store):
     good = make_run(store, "student")
     broken = make_run(store, "distilled")
-    (broken.path / "weights.pt").write_bytes(b"not weights")
+    broken.weights_path.write_bytes(b"not weights")
     lineup = resolve_lineup(store.list(), {"teacher": BUNDLED}, None)
     models, problems = load_models(lineup, store)
     by_role = {m.key: m for m in models}

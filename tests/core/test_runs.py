@@ -94,26 +94,28 @@ def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path):
 
 
 def test_a_failed_atomic_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
-    path = tmp_path / "weights.pt"
+    path = tmp_path / "weights.safetensors"
     path.write_bytes(b"old contents")
 
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(R.os, "replace", broken_replace)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(RunError, match="^cannot write .*weights.safetensors: No space left on device$") as info:
         atomic_write_bytes(path, b"new contents")
+    assert isinstance(info.value, OSError) and info.value.errno == 28  # still an OSError for callers that catch those
     assert path.read_bytes() == b"old contents"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.safetensors"]
 
 
 def test_a_failed_status_write_keeps_the_previous_run_json(tmp_path, monkeypatch):
     store = RunStore(tmp_path)
     run = store.create(_job())
-    monkeypatch.setattr(R.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError("disk gone")))
-    with pytest.raises(OSError):
+    monkeypatch.setattr(R.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError(5, "Input/output error")))
+    with pytest.raises(RunError, match="cannot write .*run.json: Input/output error"):
         run.set_status("finished", test_acc=0.9)
     monkeypatch.undo()
+    assert run.stored_status == "running" and run.summary == {}  # memory follows the disk, never runs ahead of it
     assert store.get(run.id).status == "running"
     assert _leftovers(tmp_path) == []
 
@@ -167,11 +169,11 @@ def test_scan_reports_problems_without_failing(tmp_path):
     (tmp_path / ".trash").mkdir()
     runs, problems = store.scan()
     assert [r.id for r in runs] == [good.id]
-    assert len(problems) == 4
-    assert any("invalid job" in p for p in problems)
-    assert any("corrupt" in p for p in problems)
-    assert any("not a kdgui run file" in p for p in problems)
-    assert any("has no run.json" in p for p in problems)
+    assert sorted(p.name for p in problems) == ["corrupt", "empty-folder", "foreign", "no-job"]
+    reasons = {p.name: p.reason for p in problems}
+    assert "invalid job" in reasons["no-job"] and "corrupt" in reasons["corrupt"]
+    assert "not a kdgui run file" in reasons["foreign"] and "has no run.json" in reasons["empty-folder"]
+    assert all(str(p) == p.reason and p.path == tmp_path / p.name for p in problems)
     assert [r.id for r in store.list()] == [good.id]
 
 
@@ -207,13 +209,38 @@ def test_missing_weights(tmp_path):
         run.load_model()
 
 
-def test_garbage_weights(tmp_path):
+def _safetensors_with_header(header: dict) -> bytes:
+    raw = json.dumps(header).encode()
+    return len(raw).to_bytes(8, "little") + raw + b"\x00" * 8
+
+
+GARBAGE = [
+    b"PK\x03\x04 this is no zip" * 10, b"", b"\xff" * 8 + b"{}", b"\x10" + b"\x00" * 7 + b'{"a": 1}       ',
+    _safetensors_with_header({"layers.0.weight": {"dtype": "F32", "shape": [10**12], "data_offsets": [0, 4 * 10**12]}}),
+    _safetensors_with_header({"layers.0.weight": {"dtype": "F32", "shape": [2**62, 4], "data_offsets": [0, 8]}}),
+    _safetensors_with_header({"layers.0.weight": {"dtype": "??", "shape": [2], "data_offsets": [0, 8]}}),
+]
+
+
+@pytest.mark.parametrize("garbage", GARBAGE)
+def test_garbage_weights(tmp_path, garbage):
     run = _finished_run(RunStore(tmp_path))
-    (run.path / "weights.pt").write_bytes(b"PK\x03\x04 this is no zip" * 10)
+    assert run.weights_path == run.path / "weights.safetensors"
+    run.weights_path.write_bytes(garbage)
     with pytest.raises(RunError) as info:
         run.load_model()
-    assert "not a readable weights file" in str(info.value)
-    assert str(run.path / "weights.pt") in str(info.value)
+    assert "not a readable weights file" in str(info.value) or "state_dict of tensors" in str(info.value)
+    assert str(run.path / "weights.safetensors") in str(info.value)
+
+
+def test_weights_are_safetensors_without_pickle(tmp_path):
+    run = _finished_run(RunStore(tmp_path))
+    assert sorted(p.name for p in run.path.iterdir()) == [".lock", "metrics.jsonl", "run.json", "weights.safetensors"]
+    data = run.weights_path.read_bytes()
+    header_size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + header_size])
+    assert set(header) - {"__metadata__"} == set(build_model(SPEC).state_dict())
+    assert b"\x80\x02" not in data[:2] and not data.startswith(b"PK")  # neither a pickle nor torch's zip
 
 
 class Exploit:
@@ -226,19 +253,26 @@ class Exploit:
         return (os.makedirs, (str(self.marker),))
 
 
+@pytest.mark.parametrize("file", ["weights.pt", "weights.safetensors"])
 @pytest.mark.parametrize("writer", ["torch.save", "pickle"])
-def test_weights_that_would_run_code_are_refused(tmp_path, writer):
-    run = _finished_run(RunStore(tmp_path))
+def test_weights_that_would_run_code_are_refused(tmp_path, writer, file):
+    """A pickle with code in it, as a legacy weights.pt (read with weights_only=True) or renamed to .safetensors."""
+    store = RunStore(tmp_path)
+    run = store.create(_job())
+    run.set_status("finished", test_acc=0.5)
     marker = tmp_path / "code-ran"
     payload = {"layers.0.weight": Exploit(marker)}
-    with open(run.path / "weights.pt", "wb") as f:
+    with open(run.path / file, "wb") as f:
         torch.save(payload, f) if writer == "torch.save" else pickle.dump(payload, f, protocol=2)
+    run = store.get(run.id)
+    assert run.has_weights and run.weights_path == run.path / file
     with pytest.raises(RunError, match="not a readable weights file"):
         run.load_model()
     assert not marker.exists()
     if writer == "torch.save":
         # The file really is dangerous: an unsafe load would have run the code.
-        torch.load(run.path / "weights.pt", weights_only=False)
+        (tmp_path / "copy.pt").write_bytes((run.path / file).read_bytes())
+        torch.load(tmp_path / "copy.pt", weights_only=False)
         assert marker.is_dir()
 
 
@@ -265,19 +299,42 @@ def test_weights_for_a_different_network(tmp_path):
 
 
 def test_saved_weights_are_plain_cpu_tensors(tmp_path):
+    from safetensors.torch import load_file
+
     run = _finished_run(RunStore(tmp_path))
-    state = torch.load(run.path / "weights.pt", weights_only=True)
+    state = load_file(run.path / "weights.safetensors")
     assert set(state) == set(build_model(SPEC).state_dict())
     assert all(v.device.type == "cpu" for v in state.values())
 
 
-def test_scan_survives_a_run_json_with_an_odd_creation_time(tmp_path):
+def test_a_legacy_weights_pt_run_still_opens_and_migrates_only_when_asked(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(_job())
+    run.set_status("finished", test_acc=0.5)
+    expected = build_model(SPEC, seed=0).state_dict()
+    torch.save(expected, run.path / "weights.pt")  # as kdgui wrote weights before safetensors
+    before = {p.name: p.read_bytes() for p in run.path.iterdir()}
+    got = store.get(run.id)
+    assert got.has_weights and got.weights_path.name == "weights.pt"
+    assert all(torch.equal(got.load_model().state_dict()[k], expected[k]) for k in expected)
+    store.list()
+    assert {p.name: p.read_bytes() for p in run.path.iterdir()} == before  # reading migrated nothing
+    assert got.migrate_weights() is True
+    assert sorted(p.name for p in run.path.iterdir()) == [".lock", "run.json", "weights.safetensors"]
+    assert all(torch.equal(store.get(run.id).load_model().state_dict()[k], expected[k]) for k in expected)
+    assert got.migrate_weights() is False
+    assert store.migrate_weights() == ([], [])
+
+
+def test_a_run_json_with_an_odd_creation_time_is_reported_not_fatal(tmp_path):
     store = RunStore(tmp_path)
     good = _finished_run(store)
     odd = _finished_run(store)
     odd.meta["created"] = 5  # hand-edited: not a timestamp
     odd._write_meta()
-    assert {r.id for r in store.list()} == {good.id, odd.id}
+    runs, unreadable = store.scan()
+    assert [r.id for r in runs] == [good.id]
+    assert [u.name for u in unreadable] == [odd.id] and "created time that is not a timestamp" in unreadable[0].reason
 
 
 def test_atomic_writes_get_normal_file_permissions(tmp_path):

@@ -435,7 +435,186 @@ def test_distillation_refuses_a_teacher_from_another_dataset(store, data):
 
 def test_distillation_from_a_teacher_with_broken_weights(store, data):
     teacher = train_teacher(store, data)
-    (store.get(teacher).path / "weights.pt").write_bytes(b"garbage")
+    store.get(teacher).weights_path.write_bytes(b"garbage")
     with pytest.raises(RunError, match="not a readable weights file"):
         next(execute(distilled(teacher), store, data=data))
     assert [r.id for r in store.list()] == [teacher]
+
+
+# --- a status only once it is on disk; nothing lost on any save path -----------------------------------------
+
+
+def on_disk(store, run_id):
+    """What a fresh reader sees: run.json's status, the derived status, and whether the weights load."""
+    from kdgui.core.runs import Run
+
+    run = Run.open(store.root / run_id)
+    weights = run.has_weights and run.load_model() is not None
+    return run.stored_status, run.status, weights
+
+
+def flaky_writer(monkeypatch, should_fail):
+    """Patch the one atomic writer: ``should_fail(path, data, call)`` returns an exception to raise (or None)."""
+    from kdgui.core import runs as R
+
+    real = R.atomic_write_bytes
+    calls = []
+
+    def writer(path, data):
+        calls.append(path.name)
+        exc = should_fail(path, data, len(calls))
+        if exc is not None:
+            raise exc
+        return real(path, data)
+
+    monkeypatch.setattr(R, "atomic_write_bytes", writer)
+    return calls
+
+
+def test_an_io_error_at_the_final_status_write_is_retried(store, data, monkeypatch):
+    failed = []
+
+    def once(path, data, call):
+        if path.name == "run.json" and b'"finished"' in data and not failed:
+            failed.append(call)
+            return OSError(5, "Input/output error")
+        return None
+
+    flaky_writer(monkeypatch, once)
+    events = events_of(student(), store, data)
+    assert failed and isinstance(events[-1], Finished)
+    assert on_disk(store, events[0].run_id) == ("finished", "finished", True)
+
+
+def test_a_status_that_cannot_be_written_leaves_the_weights_and_reads_interrupted(store, data, monkeypatch):
+    from kdgui.core.errors import WriteError
+
+    flaky_writer(monkeypatch, lambda path, data, call: WriteError(f"cannot write {path}: No space left on device")
+                 if path.name == "run.json" and b'"running"' not in data else None)
+    gen = execute(student(), store, data=data)
+    started = next(gen)
+    with pytest.raises(RunError, match="No space left on device"):
+        list(gen)
+    # The weights were written before the status; the status never was, and the process let go of the run.
+    assert on_disk(store, started.run_id) == ("running", "interrupted", True)
+
+
+def test_ctrl_c_inside_the_final_weights_save_still_finishes_the_run(store, data, monkeypatch):
+    interrupted = []
+
+    def once(path, data, call):
+        if path.name == "weights.safetensors" and not interrupted:
+            interrupted.append(call)
+            return KeyboardInterrupt()
+        return None
+
+    flaky_writer(monkeypatch, once)
+    gen = execute(student(epochs=1), store, data=data)
+    started = next(gen)
+    with pytest.raises(KeyboardInterrupt):
+        list(gen)
+    assert interrupted
+    assert on_disk(store, started.run_id) == ("finished", "finished", True)
+
+
+def test_a_second_ctrl_c_during_the_stop_save_keeps_the_run(store, data, monkeypatch):
+    """The first Ctrl-C hits the loop; the second lands inside the save of the stopped run."""
+    real_evaluate = training.evaluate
+
+    def first_interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "evaluate", first_interrupt)
+    second = []
+    flaky_writer(monkeypatch, lambda path, data, call: (second.append(path.name) or KeyboardInterrupt())
+                 if path.name in ("weights.safetensors", "run.json") and call > 1 and len(second) < 2 else None)
+    gen = execute(student(), store, data=data)
+    started = next(gen)
+    with pytest.raises(KeyboardInterrupt):
+        list(gen)
+    monkeypatch.setattr(training, "evaluate", real_evaluate)
+    assert second == ["weights.safetensors", "weights.safetensors"]  # interrupted twice, saved on the third try
+    assert on_disk(store, started.run_id) == ("stopped", "stopped", True)
+    run = store.get(started.run_id)
+    assert run.summary["steps"] == 10 and not same_weights(run.load_model().state_dict(), build_model(STUDENT, seed=0).state_dict())
+
+
+def test_real_sigints_during_the_save_wait_until_the_run_is_on_disk(store, data, monkeypatch):
+    """Signals, not raised exceptions: a SIGINT arrives in the loop, then one at every write of the save."""
+    import os
+    import signal
+
+    assert threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        real_evaluate = training.evaluate
+
+        def interrupted(*args):
+            os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C: KeyboardInterrupt at the next bytecode
+            return real_evaluate(*args)
+
+        monkeypatch.setattr(training, "evaluate", interrupted)
+        sent = []
+        flaky_writer(monkeypatch, lambda path, data, call: None if call == 1 else  # call 1: run.json at the start
+                     sent.append(path.name) or os.kill(os.getpid(), signal.SIGINT))
+        gen = execute(student(), store, data=data)
+        started = next(gen)
+        with pytest.raises(KeyboardInterrupt):
+            list(gen)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert "weights.safetensors" in sent and "run.json" in sent
+    assert on_disk(store, started.run_id) == ("stopped", "stopped", True)
+
+
+def test_a_failure_whose_status_cannot_be_written_reports_the_first_error(store, data, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("out of memory, pretend")
+
+    monkeypatch.setattr(training, "evaluate", broken)
+    flaky_writer(monkeypatch, lambda path, data, call: OSError(28, "No space left on device") if call > 1 else None)
+    gen = execute(student(), store, data=data)
+    started = next(gen)
+    with pytest.raises(RuntimeError, match="pretend"):
+        list(gen)
+    assert on_disk(store, started.run_id) == ("running", "interrupted", False)
+
+
+def test_disk_full_while_saving_a_stopped_run_is_one_line_and_keeps_the_last_checkpoint(store, data, monkeypatch):
+    from kdgui.core import runs as R
+
+    token = CancelToken()
+    gen = execute(student(epochs=3), store, token, data=data)
+    started = next(gen)
+    for event in gen:
+        if isinstance(event, Progress) and event.step == 15:  # after the checkpoint at the end of epoch 1
+            break
+    checkpoint = store.get(started.run_id).weights_path.read_bytes()
+    token.cancel()
+
+    def disk_full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(R, "_write_all", disk_full)
+    with pytest.raises(RunError, match=r"^cannot write .*: No space left on device$"):
+        next(gen)
+    monkeypatch.undo()
+    assert on_disk(store, started.run_id) == ("running", "interrupted", True)
+    assert store.get(started.run_id).weights_path.read_bytes() == checkpoint
+
+
+@pytest.mark.parametrize("keep_best", [False, True])
+def test_each_epoch_end_saves_a_checkpoint_while_the_run_is_running(store, data, keep_best):
+    gen = execute(student(epochs=3, keep_best=keep_best), store, data=data)
+    started = next(gen)
+    seen = []
+    for event in gen:
+        if isinstance(event, Evaluation) and event.epoch_end and event.epoch < 3:
+            run = store.get(started.run_id)
+            assert run.status == "running" and run.has_weights
+            seen.append(training.evaluate(run.load_model(), data.val_x, data.val_y)[1])
+            if not keep_best:
+                assert seen[-1] == pytest.approx(event.val_acc)  # the weights of this epoch's end
+    assert len(seen) == 2
+    assert on_disk(store, started.run_id) == ("finished", "finished", True)
+    assert not store.get(started.run_id).lock_held()

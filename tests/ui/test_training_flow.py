@@ -126,7 +126,7 @@ def test_a_run_that_fails_at_once_still_ends_cleanly(qtbot, window, monkeypatch)
 
 def test_an_engine_error_is_shown_in_words_and_the_run_marked_failed(qtbot, window):
     outcome, teacher_id = train(qtbot, window, "teacher")
-    (RunStore().get(teacher_id).path / "weights.pt").write_bytes(b"not a weights file")
+    RunStore().get(teacher_id).weights_path.write_bytes(b"not a weights file")
     outcome, run_id = train(qtbot, window, "distilled")
     assert outcome == "failed"
     assert "not a readable weights file" in window.banner.text.text()
