@@ -1,7 +1,8 @@
 """kdgui-cli: train teachers and students and distil them without a screen, with terminal progress and JSON output.
 
 Each command module registers its parsers with ``add_parsers(sub)`` (setting ``handler``, the function that runs
-the command); this package builds the parser and dispatches. It never imports Qt or ``kdgui.ui``.
+the command); this package builds the parser and dispatches. It never imports Qt or ``kdgui.ui``, and building
+the parser imports no torch (the command modules import the engine inside their commands), so --help is quick.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import threading
 from typing import Any, Sequence
 
 from ..core.errors import KdguiError
-from ..core.runs import RunStore
 from . import bundle, experiments, lineup, ship, train
 
 __all__ = ["build_parser", "main"]
@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
+        from ..core.runs import RunStore  # torch: after parsing, so --help and usage errors are quick
+
         return args.handler(args, RunStore(args.runs_dir))
     except KdguiError as exc:
         print(f"kdgui-cli: error: {exc}", file=sys.stderr)

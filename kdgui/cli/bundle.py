@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.bundled import run_ids_from_json, write_bundle
 from ..core.config import KINDS
 from ..core.errors import KdguiError
-from ..core.runs import RunStore
 from . import options
+
+if TYPE_CHECKING:
+    from ..core.runs import RunStore
 
 
 def add_parsers(sub: Any) -> None:
@@ -44,6 +45,8 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace, store: RunStore) -> int:
+    from ..core.bundled import run_ids_from_json, write_bundle
+
     ids = run_ids_from_json(args.from_json) if args.from_json else {}
     ids.update({k: getattr(args, k) for k in KINDS if getattr(args, k)})
     missing = [k for k in KINDS if k not in ids]

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import config as C
 from ..core.errors import KdguiError
 from ..core.events import Cancelled, Evaluation, Progress, Started
-from ..core.runs import RunStore
-from ..core.studies import DEFAULT_CLASSES, STUDIES, TITLES, StudyCancelled, StudyConfig, StudyFinished, run_study
-from ..core.sweep import (
-    DEFAULT_TEMPERATURES,
-    SweepCancelled,
-    SweepConfig,
-    SweepEvaluation,
-    SweepFinished,
-    SweepStarted,
-    format_sweep_table,
-    run_sweep,
-)
 from . import options
 from .options import _floats, _ints
 from .progress import TerminalProgress, write_json
 from .train import teacher_run_id
+
+if TYPE_CHECKING:
+    from ..core.runs import RunStore
+
+# From config (no torch): the parser must not import the engine's modules, so --help stays quick.
+DEFAULT_TEMPERATURES, STUDIES, DEFAULT_CLASSES = C.SWEEP_TEMPERATURES, C.STUDIES, C.STUDY_DEFAULT_CLASSES
 
 
 def _student_options(parser: argparse.ArgumentParser, eval_every: int, *, temperature: bool) -> argparse._ArgumentGroup:
@@ -50,7 +44,7 @@ def add_parsers(sub: Any) -> None:
     _student_options(s, 0, temperature=False)  # the sweep's -T is --temperatures
     options.common(s)
     s.set_defaults(handler=sweep_command)
-    names = ", ".join(f"{n} ({TITLES[n].lower()})" for n in STUDIES)
+    names = ", ".join(f"{n} ({C.STUDY_TITLES[n].lower()})" for n in STUDIES)
     p = sub.add_parser(
         "study",
         help="a transfer-set experiment from the paper: leave-out, only-classes, noise or jitter",
@@ -79,6 +73,10 @@ def _student_spec(args: argparse.Namespace) -> C.NetSpec:
 
 
 def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
+    from ..core.sweep import (
+        SweepCancelled, SweepConfig, SweepEvaluation, SweepFinished, SweepStarted, format_sweep_table, run_sweep,
+    )
+
     _set_threads(args)
     reference = None if args.reference_student.lower() == "none" else args.reference_student
     config = SweepConfig(
@@ -126,6 +124,8 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
 
 
 def study_command(args: argparse.Namespace, store: RunStore) -> int:
+    from ..core.studies import StudyCancelled, StudyConfig, StudyFinished, run_study
+
     _set_threads(args)
     config = StudyConfig(
         study=args.study, teacher_run=teacher_run_id(args, store), classes=args.classes or (),

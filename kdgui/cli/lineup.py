@@ -8,12 +8,12 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import KdguiError
-from ..core.runs import RunStore
 from . import options
 from .options import LINEUP_TEACHER, ROLES
 
 if TYPE_CHECKING:
     from ..core.lineup import Lineup, Member
+    from ..core.runs import RunStore
 
 
 def add_parsers(sub: Any) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import KdguiError
 from ..core.events import Progress
-from ..core.runs import atomic_write_json
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class TerminalProgress:
@@ -22,6 +22,8 @@ class TerminalProgress:
         self.bar: tqdm | None = None
 
     def start(self, total_steps: int, line: str) -> None:
+        from tqdm import tqdm
+
         self.say(line)
         self.bar = tqdm(total=total_steps, desc=self.title, unit="step", disable=self.args.quiet or None, leave=True,
                         dynamic_ncols=True)
@@ -50,6 +52,8 @@ class TerminalProgress:
 def say(args: argparse.Namespace, text: str, bar: tqdm | None = None) -> None:
     """A progress line on stderr (above the bar when there is one), unless --quiet."""
     if not getattr(args, "quiet", False):
+        from tqdm import tqdm
+
         (bar.write if bar is not None else tqdm.write)(text, file=sys.stderr)
 
 
@@ -61,6 +65,8 @@ def note(text: str) -> None:
 def write_json(path: str | None, obj: dict[str, Any]) -> None:
     """Write ``obj`` to the --json file, if one was given (its folder is made; failures are one-line errors)."""
     if path:
+        from ..core.runs import atomic_write_json
+
         target = Path(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

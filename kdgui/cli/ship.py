@@ -7,19 +7,20 @@ to name others, and print which runs they used.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.data import load_splits
+from ..core.config import EXPORT_SUFFIXES
 from ..core.errors import DataError, KdguiError
-from ..core.export import FORMATS, export_model, max_abs_difference
-from ..core.predict import NamedModel
-from ..core.report import ROLE_TITLES, format_report, measure, network_label, report_dict, test_accuracy
-from ..core.runs import RunStore
 from . import lineup as cli_lineup
 from . import options
 from .options import ROLES
 from .progress import note, write_json
 
+if TYPE_CHECKING:
+    from ..core.predict import NamedModel
+    from ..core.runs import RunStore
+
+FORMATS = tuple(EXPORT_SUFFIXES)  # from config, not core.export: that imports torch, and --help must stay quick
 SOURCES = ("lineup", "bundled")
 OLD_SOURCES = {"auto": "lineup", "runs": "lineup"}  # report --source before the lineup: both meant "your newest runs"
 
@@ -37,7 +38,7 @@ def add_parsers(sub: Any) -> None:
     e.add_argument("model", metavar="RUN|ROLE",
                    help="a run id, or teacher / student / distilled for that network of the lineup ('kdgui-cli lineup')")
     e.add_argument("out", help="file to write: .onnx for ONNX, .pt for TorchScript")
-    e.add_argument("--format", choices=tuple(FORMATS), help="onnx or torchscript (default: from the file name)")
+    e.add_argument("--format", choices=FORMATS, help="onnx or torchscript (default: from the file name)")
     e.add_argument("--no-check", action="store_true", help="skip comparing the file's outputs with PyTorch's")
     options.lineup_roles(e, allow_default=False)
     options.runs_dir(e)
@@ -59,8 +60,18 @@ def add_parsers(sub: Any) -> None:
     r.set_defaults(handler=run_report)
 
 
+def load_splits(*args: Any, **kwargs: Any) -> Any:
+    """kdgui.core.data.load_splits, imported when a report runs (torch); a name of this module that tests replace."""
+    from ..core.data import load_splits as load
+
+    return load(*args, **kwargs)
+
+
 def model_of_run(store: RunStore, run_id: str) -> NamedModel:
     """A run's network by id (any finished or stopped run with weights, whatever the lineup holds)."""
+    from ..core.predict import NamedModel
+    from ..core.report import ROLE_TITLES
+
     run = store.get(run_id)
     if not run.has_weights:
         raise KdguiError(f"run {run_id} has no saved weights")
@@ -77,6 +88,8 @@ def _load(lineup: Any, store: RunStore) -> list[NamedModel]:
 
 
 def run_export(args: argparse.Namespace, store: RunStore) -> int:
+    from ..core.export import export_model, max_abs_difference
+
     given = cli_lineup.overrides(args)
     if args.model in ROLES:
         from ..core.lineup import Lineup
@@ -106,6 +119,8 @@ def run_export(args: argparse.Namespace, store: RunStore) -> int:
 
 
 def run_report(args: argparse.Namespace, store: RunStore) -> int:
+    from ..core.report import format_report, measure, network_label, report_dict, test_accuracy
+
     if args.repeats < 1:
         raise KdguiError("--repeats must be at least 1")
     given = cli_lineup.overrides(args)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import config as C
 from ..core.errors import KdguiError
 from ..core.events import Cancelled, Evaluation, Finished, Progress, Started
-from ..core.runs import RunStore
 from . import options
 from .lineup import teacher_member
 from .progress import TerminalProgress, say, write_json
+
+if TYPE_CHECKING:
+    from ..core.runs import RunStore
 
 HELPS = {
     "teacher": "train the big teacher network from labels (seed: 784-1200-1200-10, 20 epochs)",

@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import IMAGE_PIXELS
+from .config import EXPORT_SUFFIXES, IMAGE_PIXELS
 from .errors import KdguiError
 from .runs import make_readable
 
-FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+FORMATS = EXPORT_SUFFIXES
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
 
 

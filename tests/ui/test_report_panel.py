@@ -1,7 +1,12 @@
-"""The Compare tab: the networks measured off the GUI thread, one computed sentence, and a checked export."""
+"""The Compare tab: the networks measured off the GUI thread, one computed sentence, and a checked export off it too."""
+
+import threading
+
+import pytest
 
 from kdgui.core.export import max_abs_difference
 from kdgui.core.report import summary_sentence
+from kdgui.ui.panels import report
 
 
 def test_measure_fills_the_table_and_the_sentence(qtbot, window, synthetic_splits):
@@ -18,22 +23,68 @@ def test_measure_fills_the_table_and_the_sentence(qtbot, window, synthetic_split
     assert panel.rows["teacher"].test_acc is not None  # scored on the loaded test set
 
 
-def test_export_writes_a_file_that_matches_pytorch(qtbot, window, tmp_path):
+@pytest.fixture
+def held_export(monkeypatch):
+    """Make the panel's export wait for ``release.set()`` and note the thread it ran in; always released at the end."""
+    release = threading.Event()
+    threads: list[threading.Thread] = []
+    real = report.export_model
+
+    def export_model(model, path):
+        threads.append(threading.current_thread())
+        release.wait(30)
+        return real(model, path)
+
+    monkeypatch.setattr(report, "export_model", export_model)
+    yield release, threads
+    release.set()
+
+
+def test_export_runs_off_the_gui_thread_one_at_a_time(qtbot, window, tmp_path, held_export):
+    release, threads = held_export
     panel = window.report_panel
     panel.export_choice.setCurrentIndex(panel.export_choice.findData("distilled"))
-    with qtbot.waitSignal(panel.exported):
-        assert panel.export_to(str(tmp_path / "distilled.pt"))
+    path = tmp_path / "distilled.pt"
+    try:
+        with qtbot.waitSignal(panel.exported, timeout=60_000) as saved:
+            assert panel.export_to(str(path))  # returns at once: the GUI thread is free while the export runs
+            assert panel.exporting and not panel.export_button.isEnabled() and not panel.export_busy.isHidden()
+            assert "Exporting" in panel.status.text()
+            assert not panel.export_to(str(tmp_path / "again.pt"))  # one export at a time
+            release.set()
+    finally:
+        release.set()
+        panel.wait_for_export()
+    assert saved.args == [str(path)]
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert not panel.exporting and panel.export_button.isEnabled() and panel.export_busy.isHidden()
     model = next(m.model for m in panel.models if m.key == "distilled")
-    assert max_abs_difference(model, tmp_path / "distilled.pt") < 1e-6
+    assert max_abs_difference(model, path) < 1e-6
     assert "largest difference from PyTorch" in panel.status.text()
+    assert not (tmp_path / "again.pt").exists()
 
 
-def test_a_bad_export_path_is_explained(window, tmp_path):
+def test_a_bad_export_path_is_explained(qtbot, window, tmp_path):
     panel = window.report_panel
-    assert not panel.export_to(str(tmp_path / "no-such-folder" / "x.pt"))
-    assert "does not exist" in panel.status.text()
-    assert not panel.export_to(str(tmp_path / "model.txt"))
-    assert "cannot tell the format" in panel.status.text()
+    for path, reason in ((tmp_path / "no-such-folder" / "x.pt", "does not exist"), (tmp_path / "model.txt", "cannot tell the format")):
+        with qtbot.waitSignal(panel.exportFailed, timeout=30_000) as failed:
+            assert panel.export_to(str(path))
+        assert reason in failed.args[0] and reason in panel.status.text()
+        assert panel.status.text().startswith("Export failed:")
+        assert panel.export_button.isEnabled() and panel.export_busy.isHidden()
+
+
+def test_an_unexpected_export_error_is_one_line(qtbot, window, tmp_path, monkeypatch):
+    def broken(model, path):
+        raise RuntimeError("the exporter broke\nTraceback-like detail\nmore detail")
+
+    monkeypatch.setattr(report, "export_model", broken)
+    panel = window.report_panel
+    with qtbot.waitSignal(panel.exportFailed, timeout=30_000) as failed:
+        assert panel.export_to(str(tmp_path / "x.onnx"))
+    assert failed.args == ["RuntimeError: the exporter broke"]
+    assert panel.status.text() == "Export failed: RuntimeError: the exporter broke"
+    assert panel.export_button.isEnabled()
 
 
 def test_the_compare_tab_can_be_brought_to_the_front(window):

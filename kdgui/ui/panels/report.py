@@ -1,19 +1,37 @@
-"""What distillation bought: size, CPU latency and accuracy of teacher and students, and export to ONNX/TorchScript."""
+"""What distillation bought: size, CPU latency and accuracy of teacher and students, and export to ONNX/TorchScript.
+
+Measuring and exporting take seconds (the first ONNX export imports the exporter, then traces the network), so
+both run off the GUI thread; only their results come back, as signals.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
-)
+import copy
+from pathlib import Path
 
-from ...core.errors import KdguiError
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
+)
+from torch import nn
+
 from ...core.export import export_model, max_abs_difference
 from ...core.predict import NamedModel
 from ...core.report import ModelFigures, measure, network_label, summary_sentence, test_accuracy
+from ..worker import QtTaskWorker, start_in_thread
 
 COLUMNS = ("Network", "Parameters", "On disk", "1 image", "Per image in 256", "Test accuracy")
+
+
+def export_and_check(model: nn.Module, path: str) -> tuple[Path, float]:
+    """Write ``model`` to ``path`` and compare the file's logits with PyTorch's: (the file, the largest difference).
+
+    Runs in the export's worker thread, on a copy of the network that no view uses.
+    """
+    written = export_model(model, path)
+    return written, max_abs_difference(model, written)
 
 
 class _Signals(QObject):
@@ -43,7 +61,8 @@ class ReportPanel(QWidget):
     """A table of the three networks and one computed sentence; export any of them."""
 
     measured = Signal()
-    exported = Signal(str)
+    exported = Signal(str)  # the file written, once the export's thread has ended
+    exportFailed = Signal(str)  # why, in one line, once the export's thread has ended
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +71,8 @@ class ReportPanel(QWidget):
         self.rows: dict[str, ModelFigures] = {}
         self.repeats = 30
         self._task: _MeasureTask | None = None
+        self._export: tuple[QThread, QtTaskWorker] | None = None  # the running export: its thread and worker
+        self._export_outcome: tuple[str, str] = ("failed", "the export ended without a result")
         self.sentence = QLabel("Press Measure to compare the teacher with the students.")
         self.sentence.setWordWrap(True)
         self.sentence.setStyleSheet("font-size: 14pt; padding: 6px;")
@@ -68,6 +89,12 @@ class ReportPanel(QWidget):
         self.export_choice.setToolTip("The network to export")
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the chosen network as ONNX (.onnx) or TorchScript (.pt) and check it against PyTorch")
+        self.export_busy = QProgressBar()  # a moving bar while an export runs: it takes seconds, the window stays usable
+        self.export_busy.setRange(0, 0)
+        self.export_busy.setTextVisible(False)
+        self.export_busy.setMaximumWidth(90)
+        self.export_busy.setToolTip("Exporting…")
+        self.export_busy.hide()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         note = QLabel("Latency: median CPU time of a forward pass in this process (inference mode), batch 1 and batch 256.")
@@ -80,6 +107,7 @@ class ReportPanel(QWidget):
         top.addWidget(QLabel("Export:"))
         top.addWidget(self.export_choice)
         top.addWidget(self.export_button)
+        top.addWidget(self.export_busy)
         layout = QVBoxLayout(self)
         layout.addWidget(self.sentence)
         layout.addLayout(top)
@@ -108,7 +136,7 @@ class ReportPanel(QWidget):
     def _update_enabled(self) -> None:
         busy = self._task is not None
         self.measure_button.setEnabled(bool(self.models) and not busy)
-        self.export_button.setEnabled(bool(self.models))
+        self.export_button.setEnabled(bool(self.models) and not self.exporting)
 
     # -- measuring ---------------------------------------------------------------------------------
     def start_measuring(self) -> None:
@@ -142,23 +170,66 @@ class ReportPanel(QWidget):
         self.measured.emit()
 
     # -- export ------------------------------------------------------------------------------------
+    @property
+    def exporting(self) -> bool:
+        return self._export is not None
+
     def _export_clicked(self) -> None:
+        if self.exporting:
+            return
         path, _ = QFileDialog.getSaveFileName(self, "Export network", f"{self.export_choice.currentData()}.onnx",
                                               "ONNX (*.onnx);;TorchScript (*.pt)")
         if path:
             self.export_to(path)
 
     def export_to(self, path: str) -> bool:
-        """Export the chosen network and check it; the outcome is shown, never raised."""
+        """Start exporting the chosen network to ``path`` and checking it, in a thread; False if it cannot start.
+
+        One export at a time: while one runs the button is off and this returns False. The outcome comes back
+        as ``exported`` (the file) or ``exportFailed`` (one line), and in the status line; never raised.
+        """
         model = next((m for m in self.models if m.key == self.export_choice.currentData()), None)
-        if model is None:
+        if model is None or self.exporting:
             return False
-        try:
-            written = export_model(model.model, path)
-            diff = max_abs_difference(model.model, written)
-        except KdguiError as exc:
-            self.status.setText(f"Export failed: {exc}")
-            return False
-        self.status.setText(f"Saved {written} ({written.stat().st_size:,} bytes); largest difference from PyTorch {diff:.1e}.")
-        self.exported.emit(str(written))
+        network = copy.deepcopy(model.model)  # the thread's own copy: the views go on using theirs on the GUI thread
+        worker = QtTaskWorker(lambda: export_and_check(network, path))
+        worker.succeeded.connect(self._export_succeeded)
+        worker.failed.connect(self._export_failed)
+        self._export_outcome = ("failed", "the export ended without a result")
+        self.status.setText(f"Exporting {model.label} to {path}…")
+        self.export_busy.show()
+        self._export = (start_in_thread(worker, self, on_finished=self._export_finished), worker)
+        self._update_enabled()
         return True
+
+    def wait_for_export(self, msecs: int = -1) -> bool:
+        """Block until a running export has ended (its file written or removed); False if ``msecs`` ran out first.
+
+        For quitting: the app waits here so that no export is cut off half-way. The outcome signals still come
+        later, through the event loop.
+        """
+        if self._export is None:
+            return True
+        thread = self._export[0]
+        if not shiboken6.isValid(thread) or not thread.isRunning():
+            return True
+        return thread.wait() if msecs < 0 else thread.wait(msecs)
+
+    def _export_succeeded(self, result: tuple[Path, float]) -> None:
+        written, diff = result
+        size = f"{written.stat().st_size:,} bytes" if written.exists() else "size unknown"
+        self._export_outcome = ("saved", str(written))
+        self.status.setText(f"Saved {written} ({size}); largest difference from PyTorch {diff:.1e}.")
+
+    def _export_failed(self, message: str) -> None:
+        line = next((text.strip() for text in message.splitlines() if text.strip()), "unknown error")
+        self._export_outcome = ("failed", line)
+        self.status.setText(f"Export failed: {line}")
+
+    def _export_finished(self) -> None:
+        """The export's thread has ended: the button comes back, then the outcome is announced."""
+        self._export = None
+        self.export_busy.hide()
+        self._update_enabled()
+        outcome, text = self._export_outcome
+        (self.exported if outcome == "saved" else self.exportFailed).emit(text)
