@@ -14,6 +14,24 @@ LOSSES = ("soft_mse", "hinton")
 TRANSFER_SETS = ("train", "leave_out", "noise", "jitter")
 KINDS = ("teacher", "student", "distilled")
 KIND_TITLES = {"teacher": "Teacher", "student": "Student from labels", "distilled": "Distilled student"}
+# Display titles, one table per list of names: every view and table shows these, never the identifiers.
+LOSS_TITLES = {"soft_mse": "Soft-target MSE", "hinton": "Hinton: α·T²·KL + (1−α)·CE"}
+TRANSFER_TITLES = {
+    "train": "Training images",
+    "leave_out": "Training images without some classes",
+    "noise": "Random noise images",
+    "jitter": "Training images shifted a few pixels",
+}
+STUDY_TITLES = {  # the studies of kdgui.core.studies, in this order
+    "leave-out": "Leave a digit out of the transfer set",
+    "only-classes": "A transfer set of only some classes",
+    "noise": "Uniform random noise as the transfer set",
+    "jitter": "Jittered images as the transfer set",
+}
+STUDIES = tuple(STUDY_TITLES)
+STUDY_DEFAULT_CLASSES = {"leave-out": (3,), "only-classes": (7, 8)}  # the paper's: no 3s; only 7s and 8s
+SWEEP_TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0)  # a sweep's temperatures unless told
+EXPORT_SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # export formats and their file suffixes
 DATASETS = ("mnist", "fashion-mnist", "kmnist")
 NUM_CLASSES = 10
 IMAGE_PIXELS = 28 * 28

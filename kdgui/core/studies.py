@@ -9,7 +9,10 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from .config import NUM_CLASSES, SEED_DISTILL, SEED_DISTILL_TRAIN, STUDENT_SPEC, DistillConfig, Job, NetSpec, TrainConfig
+from .config import (
+    NUM_CLASSES, SEED_DISTILL, SEED_DISTILL_TRAIN, STUDENT_SPEC, STUDIES, STUDY_DEFAULT_CLASSES, STUDY_TITLES, DistillConfig,
+    Job, NetSpec, TrainConfig,
+)
 from .data import Splits, keep_classes, load_splits
 from .errors import ConfigError
 from .events import Cancelled, Evaluation, Finished, Progress, Started
@@ -17,15 +20,13 @@ from .experiments import finish_record, new_record, save_experiment
 from .runs import RunStore
 from .sweep import Reference, student_reference, teacher_reference
 from .training import CancelToken, execute, predict_logits, resolve_device
+from .verdicts import (
+    accuracy_headline, leave_out_bias_line, leave_out_headline, only_classes_bias_line, only_classes_headline,
+)
 
-STUDIES = ("leave-out", "only-classes", "noise", "jitter")
-DEFAULT_CLASSES = {"leave-out": (3,), "only-classes": (7, 8)}
-TITLES = {
-    "leave-out": "Leave a digit out of the transfer set",
-    "only-classes": "A transfer set of only some classes",
-    "noise": "Uniform random noise as the transfer set",
-    "jitter": "Jittered images as the transfer set",
-}
+DEFAULT_CLASSES = STUDY_DEFAULT_CLASSES
+TITLES = STUDY_TITLES  # one table of titles, in config
+PARAGRAPH = "\n\n"  # a summary's paragraphs: the headline first, then the numbers, then the bias shift explained
 # Hinton, Vinyals and Dean (2015), section 3; their student was 784-800-800-10 and their shifts were tuned on test.
 PAPER = {
     "leave-out": {"digit": 3, "test_errors_before": 206, "class_errors_before": 133, "class_count": 1010,
@@ -241,6 +242,10 @@ def _references_text(refs: Sequence[Reference]) -> str:
     return "; ".join(f"{r.label} {r.test_acc:.2%}" + (f" ({r.note})" if r.note else "") for r in refs)
 
 
+def _for_reference(refs: Sequence[Reference]) -> str:
+    return f" For reference: {_references_text(refs)}." if refs else ""
+
+
 def _kept(config: StudyConfig, finished: Finished) -> str:
     return f"epoch {finished.epoch}, best on validation" if config.keep_best else f"last epoch, {finished.epoch}"
 
@@ -248,37 +253,34 @@ def _kept(config: StudyConfig, finished: Finished) -> str:
 def _leave_out_words(config: StudyConfig, shift: BiasShift, transfer_size: int, kept: str) -> str:
     digits = _and(config.classes)
     n = shift.test_count
-    text = (
+    numbers = (
         f"Without any {digits} in the transfer set ({transfer_size} images), the student ({kept}) makes "
         f"{shift.test_errors_before} test errors ({shift.test_errors_before / n:.2%}), {shift.class_errors_before} of them "
-        f"on the {shift.class_count} test {digits}. Adding {shift.shift:.2f} to the output bias chosen on validation "
-        f"({shift.val_acc_before:.2%} -> {shift.val_acc_after:.2%}) leaves {shift.test_errors_after} errors, "
-        f"{shift.class_errors_after} on {digits}."
+        f"on the {shift.class_count} test {digits}."
     )
+    paragraphs = [leave_out_headline(shift), numbers, leave_out_bias_line(shift)]
     if config.classes == (PAPER["leave-out"]["digit"],):
         p = PAPER["leave-out"]
-        text += (
-            f" The paper: {p['test_errors_before']} errors, {p['class_errors_before']} on the {p['class_count']} 3s; after "
+        paragraphs.append(
+            f"The paper: {p['test_errors_before']} errors, {p['class_errors_before']} on the {p['class_count']} 3s; after "
             f"a bias of +{p['shift']} (tuned on test), {p['test_errors_after']} errors, {p['class_errors_after']} on 3s."
         )
-    return text
+    return PARAGRAPH.join(paragraphs)
 
 
 def _only_classes_words(config: StudyConfig, shift: BiasShift, transfer_size: int, kept: str) -> str:
     digits = _and(config.classes)
     n = shift.test_count
-    verb = "Lowering" if shift.shift <= 0 else "Raising"
-    text = (
+    numbers = (
         f"Learning from only {digits} ({transfer_size} images), the student ({kept}) gets {shift.test_errors_before / n:.1%} of the "
-        f"test set wrong ({shift.test_errors_before} errors, {shift.class_errors_before} of them on {digits}). {verb} the "
-        f"biases of {_and(config.classes, '')} by {abs(shift.shift):.2f} (chosen on validation: {shift.val_acc_before:.2%} -> "
-        f"{shift.val_acc_after:.2%}) brings the test error to {shift.test_errors_after / n:.1%}."
+        f"test set wrong ({shift.test_errors_before} errors, {shift.class_errors_before} of them on {digits})."
     )
+    paragraphs = [only_classes_headline(shift), numbers, only_classes_bias_line(shift)]
     if list(config.classes) == PAPER["only-classes"]["classes"]:
         p = PAPER["only-classes"]
-        text += (f" The paper: {p['test_error_before']:.1%} error, {p['test_error_after']:.1%} after lowering the biases "
-                 f"by {-p['shift']} (tuned on test).")
-    return text
+        paragraphs.append(f"The paper: {p['test_error_before']:.1%} error, {p['test_error_after']:.1%} after lowering the "
+                          f"biases by {-p['shift']} (tuned on test).")
+    return PARAGRAPH.join(paragraphs)
 
 
 def _shift_result(config: StudyConfig, report: BiasShift, transfer_size: int) -> dict[str, Any]:
@@ -340,15 +342,13 @@ def run_study(
                 yield StudyCancelled(record["id"], config.study, event.run_id, str(path))
                 return
         assert finished is not None
-        summary, result = _analyse(config, store, finished, data, device, points)
         teacher = teacher_run.load_model(device)
         refs = [teacher_reference(teacher_run, teacher, data.to(device))]
         student_ref = student_reference(store, "latest", job, "study")
         if student_ref is not None:
             refs.append(student_ref)
+        summary, result = _analyse(config, store, finished, data, device, points, refs)
         result["references"] = [dataclasses.asdict(r) for r in refs]
-        if config.study in ("noise", "jitter"):
-            summary += f" For reference: {_references_text(refs)}."
         seconds = time.perf_counter() - started
         finish_record(record, "finished", summary=summary, result=result, seconds=round(seconds, 2))
         save_experiment(store, record)
@@ -370,9 +370,9 @@ def run_study(
 
 def _analyse(
     config: StudyConfig, store: RunStore, finished: Finished, data: Splits, device: torch.device,
-    points: list[tuple[int, float]],
+    points: list[tuple[int, float]], refs: Sequence[Reference] = (),
 ) -> tuple[str, dict[str, Any]]:
-    """The study's result in words and numbers, from the finished run."""
+    """The study's result in words (its headline first) and numbers, from the finished run."""
     base = {"run_id": finished.run_id, "val_acc": finished.val_acc, "test_acc": finished.test_acc,
             "epoch": finished.epoch, "keep_best": config.keep_best}
     kept = _kept(config, finished)
@@ -389,16 +389,20 @@ def _analyse(
     if config.study == "noise":
         best_step, best_acc = max(points, key=lambda p: (p[1], -p[0]))
         steps, final_acc = points[-1]
-        summary = (
+        headline = accuracy_headline("Never shown a digit, only the teacher's answers on random noise",
+                                     finished.test_acc, refs)
+        summary = headline + PARAGRAPH + (
             f"Taught only the teacher's answers on uniform random noise, the student reached {final_acc:.2%} test "
             f"accuracy after {steps} iterations (highest {best_acc:.2%}, at iteration {best_step}; the kept weights, "
             f"{kept}, score {finished.test_acc:.2%}); the seed experiment reached about {SEED_NOISE_ACC:.0%}."
-        )
+        ) + _for_reference(refs)
         return summary, {**base, "points": [list(p) for p in points], "iterations": steps, "best_test_acc": best_acc,
                          "best_step": best_step, "test_errors": test_errors, "seed_reference_acc": SEED_NOISE_ACC}
-    summary = (
+    headline = accuracy_headline(f"Taught on training images shifted by up to {config.jitter_pixels} pixels",
+                                 finished.test_acc, refs)
+    summary = headline + PARAGRAPH + (
         f"Taught on training images shifted by up to {config.jitter_pixels} pixels (new shifts every batch), the student "
         f"reached {finished.test_acc:.2%} test accuracy ({test_errors} errors; {kept}), {finished.val_acc:.2%} on validation."
-    )
+    ) + _for_reference(refs)
     return summary, {**base, "jitter_pixels": config.jitter_pixels, "test_errors": test_errors,
                      "points": [list(p) for p in points]}

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import LOSSES, SEED_DISTILL_TRAIN, STUDENT_SPEC, DistillConfig, Job, NetSpec, TrainConfig
+from .config import LOSSES, SEED_DISTILL_TRAIN, SWEEP_TEMPERATURES, STUDENT_SPEC, DistillConfig, Job, NetSpec, TrainConfig
 from .data import DISPLAY_NAMES, Splits, load_splits
 from .errors import ConfigError, RunError
 from .events import Progress
@@ -24,7 +24,7 @@ from .models import build_model
 from .runs import Run, RunStore
 from .training import CancelToken, cached_teacher_logits, evaluate, make_adam, resolve_device
 
-DEFAULT_TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0)
+DEFAULT_TEMPERATURES = SWEEP_TEMPERATURES
 MAX_STUDENTS = 1024
 MAX_SEEDS = 100
 _EVAL_ELEMENTS = 8_000_000  # hidden activations per evaluation chunk (32 MB of float32), whatever the student count
@@ -594,7 +594,8 @@ def run_sweep(
 
 
 def format_sweep_table(points: Sequence[TemperaturePoint], references: Sequence[Reference] = ()) -> str:
-    """A plain-text table: T, validation and test accuracy (mean, and +- std over seeds when there are several)."""
+    """A plain-text table: T, validation and test accuracy (mean, and +- std over seeds when there are several),
+    the references, and in words which T was best on validation and by how much."""
     several = any(p.n > 1 for p in points)
     head = f"{'T':>6}  {'seeds':>5}  {'validation':>16}  {'test':>16}" if several else f"{'T':>6}  {'validation':>10}  {'test':>7}"
     lines = [head]
@@ -605,7 +606,9 @@ def format_sweep_table(points: Sequence[TemperaturePoint], references: Sequence[
             lines.append(f"{p.temperature:>6g}  {p.val_mean:>10.2%}  {p.test_mean:>7.2%}")
     for r in references:
         lines.append(r.describe())
-    best = max(points, key=lambda p: (p.val_mean, -p.temperature)) if points else None
-    if best is not None and not math.isnan(best.val_mean):
-        lines.append(f"best on validation: T={best.temperature:g} (test {best.test_mean:.2%})")
+    from .verdicts import sweep_verdict  # the words about results build on this module, so they are imported late
+
+    verdict = sweep_verdict(points, references)
+    if verdict:
+        lines.append(verdict)
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from ..core.history import RunHistory, final_accuracies
 from ..core.runs import RunStore
 from ..core import training
 from ..core.training import resolve_device
+from ..core.verdicts import distillation_verdict
 from .jobs import JobRunner
 from .panels.curves import CurvesPanel
 from .panels.run_controls import RunControls, format_seconds
@@ -92,7 +93,7 @@ class TrainingSession(QObject):
         if isinstance(event, Started):
             self.run_id = self.runs.live_run_id = event.run_id
             self.device = event.device
-            self.curves.add_run(event.run_id, event.label, self.runs.colour(event.run_id), RunHistory())
+            self.curves.add_run(event.run_id, event.label, self.runs.colour(event.run_id), RunHistory(), job=self.job)
             self.curves.set_shown(event.run_id, True)
             # Listing the runs again reads every run.json: a separate event, so the GUI can breathe in between.
             QTimer.singleShot(0, self.runs.refresh)
@@ -107,6 +108,8 @@ class TrainingSession(QObject):
             kept = f" (weights of epoch {event.epoch}, the best on validation)" if self.job.train.keep_best and event.epoch else ""
             self.status(f"{title} finished: validation {event.val_acc:.2%}, test {event.test_acc:.2%}{kept} "
                         f"in {format_seconds(event.seconds)}", 0)
+            if self.job.kind == "distilled":  # what it achieved, in words, against the student on stage
+                self.banner.show_message(distillation_verdict(self.store, self.job, event.test_acc), "info")
         elif isinstance(event, Cancelled):
             self.controls.show_message(f"{title}: stopped at step {event.step}; the partial run is kept")
             self.status(f"{title} stopped after {event.step} steps; the partial run is kept, marked stopped", 0)

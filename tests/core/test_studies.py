@@ -13,6 +13,7 @@ from kdgui.core.errors import ConfigError
 from kdgui.core.events import Cancelled, Evaluation, Finished, Progress, Started
 from kdgui.core.experiments import list_experiments
 from kdgui.core.studies import (
+    PARAGRAPH,
     StudyCancelled,
     StudyConfig,
     StudyFinished,
@@ -23,6 +24,7 @@ from kdgui.core.studies import (
     shift_logits,
 )
 from kdgui.core.training import CancelToken, execute, run_to_end
+from kdgui.core.verdicts import percent
 
 TEACHER = NetSpec(hidden=(64,), dropout=(0.5,))
 STUDENT = NetSpec(hidden=(16,))
@@ -135,6 +137,12 @@ def test_leave_out_never_shows_the_teacher_the_left_out_digit(store, data, teach
     assert r["val_acc_after"] >= r["val_acc_before"]
     assert r["class_count"] == int((data.test_y == 3).sum()) and r["test_count"] == len(data.test_y)
     assert r["paper"]["test_errors_before"] == 206 and "206 errors" in done.summary
+    # The headline leads: how many of the left-out digit it recognises without seeing one; the bias shift is explained.
+    headline, numbers, bias, paper = done.summary.split(PARAGRAPH)
+    right = (r["class_count"] - r["class_errors_before"]) / r["class_count"]
+    assert headline == f"Without seeing a single 3, the student recognises {percent(right)} of the test 3s."
+    assert numbers.startswith("Without any 3s in the transfer set") and bias.startswith("Bias shift: ")
+    assert paper.startswith("The paper: 206 errors")
     assert store.get(done.run_id).status == "finished"
 
 

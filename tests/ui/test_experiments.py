@@ -92,6 +92,7 @@ def trained(fake_window, make_panel):
 
 
 def quick_sweep(panel, temperatures="1, 4, 20", epochs=1, limit=200):
+    assert panel.sweep.sweep_limit.text() == "all" and panel.sweep.sweep_limit.value() == 0  # 0 means every image
     panel.sweep.temperatures_edit.setText(temperatures)
     panel.sweep.sweep_epochs.setValue(epochs)
     panel.sweep.sweep_limit.setValue(limit)
@@ -120,7 +121,8 @@ def test_sweep_fills_plot_with_one_point_per_temperature_and_references(qtbot, t
     x, y = page.val_curve.getData()
     assert len(x) == 3 and len(page.test_curve.getData()[1]) == 3
     assert list(x) == pytest.approx([0.0, 0.60206, 1.30103], abs=1e-4)  # log10 of 1, 4, 20
-    assert all(0 <= v <= 1 for v in y)
+    assert all(1 < v <= 100 for v in y)  # in %, as every chart shows accuracy
+    assert page.reference_lines["teacher"].value() > 1
     assert page.reference_lines["teacher"].isVisible() and page.reference_lines["student"].isVisible()
     assert "teacher" in page.reference_lines["teacher"].label.format
     # The student from labels trained 2 epochs on all images, the sweep's students 1 epoch on 200: the label says so.
@@ -128,6 +130,13 @@ def test_sweep_fills_plot_with_one_point_per_temperature_and_references(qtbot, t
     assert "student from labels" in student_label and "not like for like" in student_label
     assert "not like for like" not in page.reference_lines["teacher"].label.format
     assert page.sweep_table.rowCount() == 3
+    headers = [page.sweep_table.horizontalHeaderItem(c).text() for c in range(page.sweep_table.columnCount())]
+    assert headers == ["T", "seeds", "validation", "test", "test range"]
+    assert page.sweep_table.item(0, 2).text().endswith("%")
+    # The verdict in words: the best T on validation and how it stands against the student from labels, with the caveat.
+    verdict = page.verdict.text()
+    assert page.verdict.isVisibleTo(panel) and "on validation" in verdict and "T=" in verdict
+    assert "the student trained on labels" in verdict and "not like for like: trained 2 epochs" in verdict
     assert "finished" in page.status.text()
     assert page.run_button.isEnabled() and not page.stop_button.isEnabled()
     for suffix in (".png", ".svg"):
@@ -187,7 +196,9 @@ def test_missing_dataset_and_invalid_student_are_reasons(fake_window, make_panel
 def test_leave_out_study_finishes_and_says_what_happened(qtbot, trained, runner):
     page = trained.study
     assert page.study_choice.currentData() == "leave-out"
-    assert page.study_loss.currentText() == "hinton" and page.study_temperature.value() == 20
+    assert page.study_loss.currentData() == "hinton" and page.study_temperature.value() == 20
+    assert page.study_loss.currentText().startswith("Hinton")  # titles, not identifiers
+    assert page.study_limit.text() == "all"
     page.study_epochs.setValue(1)
     page.study_limit.setValue(300)
     with qtbot.waitSignal(runner.ended, timeout=WAIT_MS) as blocker:
@@ -196,6 +207,10 @@ def test_leave_out_study_finishes_and_says_what_happened(qtbot, trained, runner)
     assert blocker.args == ["study", "finished"]
     words = page.study_words.text()
     assert "Without any 3s in the transfer set" in words and "The paper: 206 errors" in words
+    # The headline leads, in bold, and the bias shift is explained.
+    assert words.index("Without seeing a single 3, the student recognises") < words.index("Without any 3s")
+    assert "font-weight: bold" in words.split("Without seeing")[0] and "Bias shift: " in words
+    assert page.study_numbers.isVisibleTo(page) and page.study_numbers.verticalScrollBar().maximum() == 0
     numbers = {page.study_numbers.item(r, 0).text(): page.study_numbers.item(r, 1).text()
                for r in range(page.study_numbers.rowCount())}
     assert "test errors before shift" in numbers and "test errors after shift" in numbers
@@ -211,11 +226,13 @@ def test_results_table_lists_filters_sorts_and_exports(qtbot, trained, runner, t
         panel.sweep.run_button.click()
     panel.tabs.setCurrentWidget(results)
     kinds = sorted(row[0] for row in results.visible_rows())
-    assert kinds == ["student", "sweep", "teacher"]
+    assert kinds == ["Student from labels", "Sweep", "Teacher"]
+    loss_col = RESULT_COLUMNS.index("loss")
+    assert [row[loss_col] for row in results.visible_rows() if row[0] == "Sweep"] == ["Soft-target MSE"]
     name_col = RESULT_COLUMNS.index("name")
-    assert [row[name_col] for row in results.visible_rows() if row[0] == "teacher"] == [TEACHER_LABEL]  # the window's label
+    assert [row[name_col] for row in results.visible_rows() if row[0] == "Teacher"] == [TEACHER_LABEL]  # the window's label
     results.results_filter.setText("SWEEP")
-    assert [row[0] for row in results.visible_rows()] == ["sweep"]
+    assert [row[0] for row in results.visible_rows()] == ["Sweep"]
     results.results_filter.setText("")
     test_col = RESULT_COLUMNS.index("test acc")
     results.results_view.sortByColumn(test_col, Qt.SortOrder.DescendingOrder)

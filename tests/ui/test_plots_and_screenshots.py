@@ -29,8 +29,10 @@ def test_plots_export(trained_window, tmp_path, suffix):
 
 
 def test_the_plot_menu_offers_the_exports(trained_window):
-    texts = [a.text() for a in trained_window.curves_panel.loss_item.vb.menu.actions()]
-    assert {"Export PNG…", "Export SVG…", "Export CSV…"} <= set(texts)
+    panel = trained_window.curves_panel
+    for plot in (*panel.loss_items.values(), panel.accuracy_item):
+        texts = [a.text() for a in plot.vb.menu.actions()]
+        assert {"Export PNG…", "Export SVG…", "Export CSV…"} <= set(texts)
 
 
 def test_hover_shows_the_values_under_the_mouse(qtbot, trained_window):

@@ -1,4 +1,9 @@
-"""Live learning curves: loss per batch (smoothed) and validation/test accuracy, one colour per run, overlaid."""
+"""Live learning curves: loss per batch (smoothed), one chart per kind of loss, and validation/test accuracy.
+
+Runs are overlaid, one colour each. Losses of different kinds (cross-entropy on labels, soft-target MSE at T,
+Hinton's loss) have different sizes, so each kind gets its own chart and its title says which loss it is:
+two kinds never share an axis. Accuracy, which every run shares, is compared on the one chart below.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +19,114 @@ from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget,
 )
 
+from ...core.config import Job
 from ...core.events import Evaluation
 from ...core.history import EmaSmoother, RunHistory
+from ...core.verdicts import CROSS_ENTROPY, LOSS_KIND_TITLES, LOSS_KINDS, loss_kind, loss_settings
 from ..widgets.plot_export import FORMATS, export_plot
 
 FLUSH_INTERVAL_MS = 100  # curves redraw at most 10 times a second, however fast batches arrive
 DEFAULT_SMOOTHING = 0.6
+LOSS_AXIS_LABELS = {CROSS_ENTROPY: "cross-entropy", "soft_mse": "MSE", "hinton": "Hinton loss"}  # the title says more
+LOSS_FILE_NAMES = {CROSS_ENTROPY: "cross-entropy", "soft_mse": "soft-mse", "hinton": "hinton"}
+
+
+def log_tick_label(value: float) -> str:
+    """A tick label for 10**``value``: '1', '0.02', '5e-5'."""
+    x = 10.0 ** value
+    if 1e-3 <= x < 1e4:
+        return f"{x:.4g}"
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def log_ticks(low: float, high: float) -> tuple[list[float], list[float]] | None:
+    """(labelled, unlabelled) tick positions for a log10 axis showing ``low``..``high`` (log10 units).
+
+    Powers of ten are labelled; 2 and 5 too when fewer than two powers of ten are in view, and every
+    integer multiple when the view spans less than a decade. The other multiples get short ticks and no
+    label, so labels never pile up. None when even that leaves fewer than two labels (a tiny range).
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or high - low > 60:
+        return None
+    lo, hi = math.floor(low), math.ceil(high)
+    inside = lambda v: low <= v <= high  # noqa: E731
+    decades = [float(v) for v in range(lo, hi + 1) if inside(v)]
+    multiples = {m: [v + math.log10(m) for v in range(lo, hi) if inside(v + math.log10(m))] for m in range(2, 10)}
+    labelled = list(decades)
+    for wanted in ((2, 5), tuple(range(2, 10))):
+        if len(labelled) >= 2:
+            break
+        labelled = decades + [v for m in wanted for v in multiples[m]]
+    if len(labelled) < 2:
+        return None
+    chosen = set(labelled)
+    unlabelled = [v for values in multiples.values() for v in values if v not in chosen]
+    return sorted(labelled), sorted(unlabelled)
+
+
+class LogLossAxis(pg.AxisItem):
+    """A loss axis whose log mode labels powers of ten (see ``log_ticks``); linear mode is pyqtgraph's own."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._labelled: set[float] | None = None
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, ANN001, ANN201 - pyqtgraph's names
+        ticks = log_ticks(minVal, maxVal)
+        if ticks is None:
+            self._labelled = None
+            return super().logTickValues(minVal, maxVal, size, stdTicks)
+        labelled, unlabelled = ticks
+        self._labelled = {round(v, 9) for v in labelled}
+        return [(None, labelled), (None, unlabelled)]
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802, ANN001, ANN201
+        if self._labelled is None:
+            return super().logTickStrings(values, scale, spacing)
+        return [log_tick_label(v) if round(v, 9) in self._labelled else None for v in values]
+
+
+class SideBySideViewBox(pg.ViewBox):
+    """A view box whose linked axis copies the other view's range.
+
+    pyqtgraph lines linked views up on screen, which suits charts stacked one above the other; the loss
+    charts sit side by side above the accuracy chart, so each must show the same epochs, not the same pixels.
+    ``x_extent`` (epochs) joins this view's own items when it auto-ranges: the accuracy chart, which the loss
+    charts follow, also spans the loss curves that start before its first evaluation.
+    """
+
+    x_extent: tuple[float, float] | None = None
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802, ANN001, ANN201
+        bounds = super().childrenBounds(frac, orthoRange, items)
+        if self.x_extent is not None and items is None:
+            low, high = self.x_extent
+            bounds[0] = [low, high] if bounds[0] is None else [min(bounds[0][0], low), max(bounds[0][1], high)]
+        return bounds
+
+    def linkedViewChanged(self, view, axis):  # noqa: N802, ANN001, ANN201 - pyqtgraph's names
+        if self.linksBlocked or view is None or axis != pg.ViewBox.XAxis:
+            return super().linkedViewChanged(view, axis)
+        view.blockLink(True)
+        try:
+            x1, x2 = view.viewRange()[0]
+            self.enableAutoRange(pg.ViewBox.XAxis, False)
+            self.setXRange(x1, x2, padding=0)
+        finally:
+            view.blockLink(False)
 
 
 class RunCurves:
     """The four plot items of one run, created once and refilled with setData when its history grows."""
 
-    def __init__(self, run_id: str, label: str, colour: str, history: RunHistory, smoothing: float) -> None:
+    def __init__(self, run_id: str, label: str, colour: str, history: RunHistory, smoothing: float, job: Job) -> None:
         self.run_id = run_id
         self.label = label
         self.colour = colour
         self.history = history
+        self.loss = loss_kind(job)  # which loss chart its loss curves belong on
+        self.loss_settings = loss_settings(job)  # what sets that loss's scale: 'T=4', 'T=20, α=0.5' or ''
         self.shown = False
         faint = QColor(colour)
         faint.setAlpha(60)
@@ -73,7 +170,8 @@ class RunCurves:
 
 
 class CurvesPanel(QWidget):
-    """Two plots created once; runs are added, shown, hidden and streamed into without rebuilding anything."""
+    """Loss charts (one per kind of loss) and the accuracy chart, created once; runs are added, shown, hidden and
+    streamed into without rebuilding anything. A loss chart shows only while one of its runs is shown."""
 
     exported = Signal(str)
 
@@ -83,14 +181,15 @@ class CurvesPanel(QWidget):
         self._dirty: set[str] = set()
         self.smoothing = DEFAULT_SMOOTHING
 
-        self.loss_plot = pg.PlotWidget()
-        self.accuracy_plot = pg.PlotWidget()
-        self.loss_item: pg.PlotItem = self.loss_plot.getPlotItem()
+        self.loss_plots: dict[str, pg.PlotWidget] = {
+            kind: pg.PlotWidget(viewBox=SideBySideViewBox(), axisItems={"left": LogLossAxis("left")}) for kind in LOSS_KINDS
+        }
+        self.loss_items: dict[str, pg.PlotItem] = {kind: widget.getPlotItem() for kind, widget in self.loss_plots.items()}
+        self.accuracy_plot = pg.PlotWidget(viewBox=SideBySideViewBox())
         self.accuracy_item: pg.PlotItem = self.accuracy_plot.getPlotItem()
-        for widget, title, y_label in (
-            (self.loss_plot, "Training loss per batch (faint: raw, bold: smoothed)", "loss"),
-            (self.accuracy_plot, "Accuracy at each evaluation (solid: validation, dashed: test)", "accuracy (%)"),
-        ):
+        charts = [(widget, LOSS_KIND_TITLES[kind], LOSS_AXIS_LABELS[kind]) for kind, widget in self.loss_plots.items()]
+        charts.append((self.accuracy_plot, "Accuracy at each evaluation (solid: validation, dashed: test)", "accuracy (%)"))
+        for widget, title, y_label in charts:
             widget.setBackground("w")
             item = widget.getPlotItem()
             item.setTitle(title, size="10pt", color="#333")
@@ -98,20 +197,22 @@ class CurvesPanel(QWidget):
             item.setLabel("left", y_label)
             item.showGrid(x=True, y=True, alpha=0.2)
             item.setMenuEnabled(True)
+            item.getAxis("left").enableAutoSIPrefix(False)  # '0.001', never 'MSE (x0.001)'
             for axis in ("left", "bottom"):
                 # The grid makes each axis span the whole plot, so every new point would re-render its ticks and
                 # labels (~5 ms each on a CPU); cached, an axis is redrawn only when its range changes.
                 item.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self._add_export_actions(item)
-        # One legend for both plots (same colours; the runs list names them too): on the loss plot every corner
-        # holds some run's curve, while accuracies rise to the top and leave the bottom right free.
+        # One legend for all the charts (same colours; the runs list names them too): accuracies rise to the top
+        # and leave the bottom right free, while on a loss chart every corner holds some run's curve.
         self.accuracy_item.addLegend(offset=(-10, -10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
-        self.accuracy_item.setXLink(self.loss_item)
         # Sensible empty axes until the first points arrive; auto-range stays on.
         self.accuracy_item.setRange(xRange=(0, 1), yRange=(0, 100), disableAutoRange=False)
-        self.loss_item.setRange(yRange=(-2, 1), disableAutoRange=False)
+        for item in self.loss_items.values():
+            item.setXLink(self.accuracy_item)
+            item.setRange(yRange=(-2, 1), disableAutoRange=False)
         self.log_box = QCheckBox("Log-scale loss")
-        self.log_box.setToolTip("Soft-target losses are far smaller than cross-entropy: a log scale shows both")
+        self.log_box.setToolTip("A log scale shows a loss's fall over several powers of ten")
         self.log_box.setChecked(True)
         self.raw_box = QCheckBox("Per-batch loss")
         self.raw_box.setToolTip("Show the raw loss of every batch behind the smoothed curve")
@@ -137,8 +238,21 @@ class CurvesPanel(QWidget):
         hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a tip, not worth widening the window for
         controls.addWidget(hint, 1)
+        self.loss_caption = QLabel()
+        self.loss_caption.setWordWrap(True)
+        self.loss_caption.setStyleSheet("color: #444;")
+        losses = QWidget()
+        loss_layout = QVBoxLayout(losses)
+        loss_layout.setContentsMargins(0, 0, 0, 0)
+        loss_layout.setSpacing(2)
+        loss_layout.addWidget(self.loss_caption)
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        for widget in self.loss_plots.values():
+            row.addWidget(widget, 1)
+        loss_layout.addLayout(row, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.loss_plot)
+        splitter.addWidget(losses)
         splitter.addWidget(self.accuracy_plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -146,8 +260,9 @@ class CurvesPanel(QWidget):
         layout.addWidget(self.empty_label)
         layout.addWidget(splitter, 1)
 
+        # Hover: one vertical line, value box and markers per chart, keyed "accuracy" or by the loss kind.
         self._hover = {}
-        for key, widget in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
+        for key, widget in [*self.loss_plots.items(), ("accuracy", self.accuracy_plot)]:
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine))
             text = pg.TextItem(color="#111", fill=pg.mkBrush(255, 255, 255, 230), border=pg.mkPen("#999"))
             markers = pg.PlotDataItem(pen=None, symbol="o", symbolSize=8, symbolBrush=None, symbolPen=pg.mkPen("#111", width=1.5))
@@ -157,9 +272,11 @@ class CurvesPanel(QWidget):
                 graphic.hide()
             text.setZValue(100)
             self._hover[key] = (widget, line, text, markers)
-            # Rate-limited: hovering must not compete with streaming curves for the GUI thread.
-            proxy = pg.SignalProxy(widget.scene().sigMouseMoved, rateLimit=30, slot=lambda ev, k=key: self._hovered(k, ev[0]))
-            setattr(self, f"_{key}_proxy", proxy)
+        # Rate-limited: hovering must not compete with streaming curves for the GUI thread.
+        self._proxies = [
+            pg.SignalProxy(widget.scene().sigMouseMoved, rateLimit=30, slot=lambda ev, k=key: self._hovered(k, ev[0]))
+            for key, (widget, *_rest) in self._hover.items()
+        ]
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -173,11 +290,14 @@ class CurvesPanel(QWidget):
         self._update_empty()
 
     # -- runs ---------------------------------------------------------------------------------------
-    def add_run(self, run_id: str, label: str, colour: str, history: RunHistory) -> RunCurves:
-        """Register a run's curves (hidden until ``set_shown``); an existing run is replaced."""
+    def add_run(self, run_id: str, label: str, colour: str, history: RunHistory, *, job: Job) -> RunCurves:
+        """Register a run's curves (hidden until ``set_shown``); an existing run is replaced.
+
+        ``job`` says which loss the run minimised, so its loss curves go on that loss's chart.
+        """
         if run_id in self.runs:
             self.remove_run(run_id)
-        curves = RunCurves(run_id, label, colour, history, self.smoothing)
+        curves = RunCurves(run_id, label, colour, history, self.smoothing, job)
         self.runs[run_id] = curves
         self._mark_dirty(run_id)
         return curves
@@ -198,7 +318,7 @@ class CurvesPanel(QWidget):
         if curves.shown == shown:
             return
         curves.shown = shown
-        pairs = [(self.loss_item, curves.loss_items()), (self.accuracy_item, curves.accuracy_items())]
+        pairs = [(self.loss_items[curves.loss], curves.loss_items()), (self.accuracy_item, curves.accuracy_items())]
         for plot, items in pairs:
             for item in items:
                 if shown:
@@ -211,6 +331,8 @@ class CurvesPanel(QWidget):
             curves.raw_loss.setVisible(self.raw_box.isChecked())
             curves.raw_loss.setLogMode(False, self.log_box.isChecked())
             curves.smooth_loss.setLogMode(False, self.log_box.isChecked())
+        self._update_loss_charts()
+        self._update_x_extent()
 
     def set_label(self, run_id: str, label: str) -> None:
         curves = self.runs.get(run_id)
@@ -227,14 +349,15 @@ class CurvesPanel(QWidget):
     def follow_live_run(self, epochs: int | None) -> None:
         """While a run of ``epochs`` trains, fix the epoch axis to its full length (None: auto-range again).
 
-        A growing axis would re-render its ticks and labels at every frame.
+        A growing axis would re-render its ticks and labels at every frame. The loss charts follow the
+        accuracy chart's epochs, so only its range is set.
         """
-        for plot in (self.loss_item, self.accuracy_item):
-            if epochs is None:
-                plot.enableAutoRange(x=True)
-            elif plot.vb.autoRangeEnabled()[0]:
-                shown = [c.history.loss_epochs()[-1] for c in self.runs.values() if c.shown and c.history.loss_steps]
-                plot.setXRange(0, max([float(epochs), *shown]), padding=0.02)  # also turns x auto-range off
+        plot = self.accuracy_item
+        if epochs is None:
+            plot.enableAutoRange(x=True)
+        elif plot.vb.autoRangeEnabled()[0]:
+            shown = [c.history.loss_epochs()[-1] for c in self.runs.values() if c.shown and c.history.loss_steps]
+            plot.setXRange(0, max([float(epochs), *shown]), padding=0.02)  # also turns x auto-range off
 
     def state(self) -> dict:
         return {"smoothing": self.smoothing_slider.value(), "log": self.log_box.isChecked(), "raw": self.raw_box.isChecked()}
@@ -248,6 +371,36 @@ class CurvesPanel(QWidget):
 
     def shown_run_ids(self) -> set[str]:
         return {run_id for run_id, curves in self.runs.items() if curves.shown}
+
+    # -- the loss charts ------------------------------------------------------------------------------
+    def loss_chart_title(self, kind: str) -> str:
+        """The chart's title: the loss, and the temperature (and alpha) that set its scale when its runs share them."""
+        title = LOSS_KIND_TITLES[kind]
+        shown = [c for c in self.runs.values() if c.shown and c.loss == kind]
+        settings = list(dict.fromkeys(c.loss_settings for c in shown if c.loss_settings))
+        if len(settings) == 1:
+            return f"{title} at {settings[0]}"
+        if settings:
+            return f"{title} at {' and '.join(settings)}: each T has its own scale"
+        return title
+
+    def visible_loss_kinds(self) -> list[str]:
+        """The loss charts on screen: those with a shown run (cross-entropy's alone while nothing is shown)."""
+        kinds = [kind for kind in LOSS_KINDS if any(c.shown and c.loss == kind for c in self.runs.values())]
+        return kinds or [CROSS_ENTROPY]
+
+    def _update_loss_charts(self) -> None:
+        visible = self.visible_loss_kinds()
+        for kind, widget in self.loss_plots.items():
+            widget.setVisible(kind in visible)
+            if kind in visible:
+                self.loss_items[kind].setTitle(self.loss_chart_title(kind), size="10pt", color="#333")
+        scale = ", log scale" if self.log_box.isChecked() else ""
+        caption = f"Training loss per batch (faint: each batch, bold: smoothed{scale})."
+        if len(visible) > 1:
+            caption += (" Each kind of loss has its own chart: their sizes cannot be compared with each other, so "
+                        "compare the runs by their accuracy below.")
+        self.loss_caption.setText(caption)
 
     # -- streaming ----------------------------------------------------------------------------------
     def append_losses(self, run_id: str, pairs: list[tuple[int, float]], batches_per_epoch: int) -> None:
@@ -276,6 +429,18 @@ class CurvesPanel(QWidget):
         for run_id in dirty:
             if run_id in self.runs:
                 self.runs[run_id].redraw()
+        self._update_x_extent()
+
+    def _update_x_extent(self) -> None:
+        """Let the accuracy chart's auto range (which every loss chart follows) span the shown runs' loss curves."""
+        spans = [(c.history.loss_steps[0] / c.history.batches_per_epoch, c.history.loss_steps[-1] / c.history.batches_per_epoch)
+                 for c in self.runs.values() if c.shown and c.history.loss_steps]
+        extent = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+        vb = self.accuracy_item.vb
+        if extent != vb.x_extent:
+            vb.x_extent = extent
+            if vb.autoRangeEnabled()[0]:
+                vb.updateAutoRange()
 
     def point_counts(self, run_id: str) -> tuple[int, int]:
         """(loss points, evaluation points) drawn for a run."""
@@ -292,8 +457,10 @@ class CurvesPanel(QWidget):
             self._mark_dirty(run_id)
 
     def _log_changed(self, log: bool) -> None:
-        self.loss_item.setLogMode(x=False, y=log)
-        self._hover["loss"][3].setLogMode(False, log)
+        for kind, item in self.loss_items.items():
+            item.setLogMode(x=False, y=log)
+            self._hover[kind][3].setLogMode(False, log)
+        self._update_loss_charts()
 
     def _raw_changed(self, shown: bool) -> None:
         for curves in self.runs.values():
@@ -301,12 +468,14 @@ class CurvesPanel(QWidget):
 
     def _update_empty(self) -> None:
         self.empty_label.setVisible(not self.shown_run_ids())
+        self._update_loss_charts()
 
     # -- hover --------------------------------------------------------------------------------------
     def _hovered(self, key: str, scene_pos: QPointF) -> None:
+        """Show the values under the mouse on chart ``key`` ("accuracy" or a loss kind)."""
         widget, line, text, markers = self._hover[key]
         plot = widget.getPlotItem()
-        shown = [c for c in self.runs.values() if c.shown]
+        shown = [c for c in self.runs.values() if c.shown and (key == "accuracy" or c.loss == key)]
         if not shown or not plot.vb.sceneBoundingRect().contains(scene_pos):
             for graphic in (line, text, markers):
                 graphic.hide()
@@ -314,13 +483,14 @@ class CurvesPanel(QWidget):
         x = plot.vb.mapSceneToView(scene_pos).x()
         lines, xs, ys = [], [], []
         for curves in shown:
-            if key == "loss":
+            if key != "accuracy":
                 epochs = np.asarray(curves.history.loss_steps, dtype=float) / curves.history.batches_per_epoch
                 i = _nearest(epochs, x)
                 if i is None:
                     continue
                 raw, smoothed = curves.history.losses[i], curves.smoothed[i]
-                lines.append(f"<span style='color:{curves.colour}'>■</span> {curves.label}: {smoothed:.4g} "
+                at = f" at {curves.loss_settings}" if curves.loss_settings else ""
+                lines.append(f"<span style='color:{curves.colour}'>■</span> {curves.label}: {smoothed:.4g}{at} "
                              f"(batch {raw:.4g}, epoch {epochs[i]:.2f})")
                 xs.append(epochs[i])
                 ys.append(smoothed)
@@ -354,8 +524,12 @@ class CurvesPanel(QWidget):
         for suffix, description in FORMATS.items():
             menu.addAction(f"Export {suffix[1:].upper()}…", lambda p=plot, s=suffix, d=description: self._ask_export(p, s, d))
 
+    def _plot_name(self, plot: pg.PlotItem) -> str:
+        kind = next((k for k, item in self.loss_items.items() if item is plot), None)
+        return "accuracy" if kind is None else f"loss-{LOSS_FILE_NAMES[kind]}"
+
     def _ask_export(self, plot: pg.PlotItem, suffix: str, description: str) -> None:
-        name = "loss" if plot is self.loss_item else "accuracy"
+        name = self._plot_name(plot)
         path, _ = QFileDialog.getSaveFileName(self, f"Export the {name} plot", str(Path.home() / f"kdgui-{name}{suffix}"), description)
         if path:
             if not path.lower().endswith(suffix):

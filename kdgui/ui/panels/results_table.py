@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget,
 )
 
+from ...core.config import KIND_TITLES, LOSS_TITLES, NUM_CLASSES, STUDY_TITLES, TRANSFER_TITLES, DistillConfig
 from ...core.errors import KdguiError
 from ...core.experiments import list_experiments
 from ...core.runs import RunStore, atomic_write_bytes
@@ -24,6 +25,23 @@ RESULT_COLUMNS = ("kind", "name", "network", "T", "loss", "transfer set", "epoch
 def fmt_acc(value: Any) -> str:
     """A fraction as a percentage with two decimals; "" for anything that is not a number."""
     return f"{value:.2%}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+def transfer_text(distill: DistillConfig) -> str:
+    """What a distilled student learned from, in words: 'training images', 'without 3', 'only 7, 8', 'random noise'."""
+    if distill.transfer == "leave_out" and distill.leave_out:
+        kept = [c for c in range(NUM_CLASSES) if c not in distill.leave_out]
+        if len(kept) < len(distill.leave_out):
+            return "only " + ", ".join(map(str, kept))
+        return "without " + ", ".join(map(str, distill.leave_out))
+    if distill.transfer == "jitter":
+        return f"shifted up to {distill.jitter_pixels} px"
+    return TRANSFER_TITLES[distill.transfer].lower()
+
+
+def _loss_title(name: Any) -> str:
+    """A saved record's loss by its title (an unknown name as it is)."""
+    return LOSS_TITLES.get(name, name) if isinstance(name, str) else ""
 
 
 class _KeyedSortProxy(QSortFilterProxyModel):
@@ -82,11 +100,9 @@ class ResultsPage(QWidget):
         for run in self.store.list():
             job, summary = run.job, run.summary
             distill = job.distill
-            transfer = ""
-            if distill is not None:
-                transfer = distill.transfer + (f" without {','.join(map(str, distill.leave_out))}" if distill.leave_out else "")
-            rows.append([job.kind, labels.get(run.id, run.name), job.net.describe(), distill.temperature if distill else None,
-                         distill.loss if distill else "", transfer if distill else "labels", job.train.epochs,
+            rows.append([KIND_TITLES[job.kind], labels.get(run.id, run.name), job.net.describe(),
+                         distill.temperature if distill else None, LOSS_TITLES[distill.loss] if distill else "",
+                         transfer_text(distill) if distill else "labels", job.train.epochs,
                          summary.get("val_acc"), summary.get("test_acc"), run.meta.get("created", ""), run.id])
         for record in list_experiments(self.store):
             config = record.get("config") or {}
@@ -98,12 +114,13 @@ class ResultsPage(QWidget):
                 temps = config.get("temperatures") or []
                 t = f"{min(temps):g}–{max(temps):g} ({len(temps)})" if temps else ""
                 name = record.get("name") or f"sweep, best T={best['temperature']:g}" if best else record.get("name") or "sweep"
-                rows.append(["sweep", name, network, t, config.get("loss", ""), "train", config.get("epochs"),
+                rows.append(["Sweep", name, network, t, _loss_title(config.get("loss")), "training images", config.get("epochs"),
                              best.get("val_mean"), best.get("test_mean"), record.get("created", ""), record.get("id", "")])
             else:
                 result = record.get("result") or {}
-                rows.append([f"study {record.get('study', '')}", record.get("name") or record.get("title", ""), network,
-                             config.get("temperature"), config.get("loss", ""), record.get("description", ""),
+                study = record.get("study", "")
+                rows.append(["Study", record.get("name") or STUDY_TITLES.get(study, record.get("title", "")), network,
+                             config.get("temperature"), _loss_title(config.get("loss")), record.get("description", ""),
                              config.get("epochs"), result.get("val_acc"), result.get("test_acc"), record.get("created", ""),
                              record.get("id", "")])
         return rows

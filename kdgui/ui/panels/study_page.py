@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any, Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QHeaderView, QLabel, QLineEdit, QSplitter, QTableWidget, QTableWidgetItem,
-    QWidget,
+    QAbstractItemView, QComboBox, QFormLayout, QFrame, QHeaderView, QLabel, QLineEdit, QScrollArea, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ...core.config import LOSSES, SEED_DISTILL, SEED_DISTILL_TRAIN, NetSpec
+from ...core.config import SEED_DISTILL, SEED_DISTILL_TRAIN, STUDY_TITLES, NetSpec
 from ...core.errors import ConfigError
 from ...core.events import Cancelled, Evaluation, Started
-from ...core.studies import DEFAULT_CLASSES, STUDIES, TITLES, StudyCancelled, StudyConfig, StudyFinished, StudyStarted
+from ...core.studies import DEFAULT_CLASSES, PARAGRAPH, STUDIES, StudyCancelled, StudyConfig, StudyFinished, StudyStarted
 from ..widgets.number_field import NumberField
 from .results_table import fmt_acc
-from .sweep_page import LOSS_TIP, TEST_COLOUR, ExperimentPage, check_fields
+from .sweep_page import LOSS_TIP, TEST_COLOUR, ExperimentPage, check_fields, fit_table_height, loss_combo, training_images_field
 
 # Paper-like study defaults. With the seed's soft-MSE loss at T=4 a 784-50-10 student barely learns a digit it never
 # sees; Hinton's loss at T=20 passes on far more of the teacher's knowledge about it.
@@ -27,6 +28,15 @@ STUDY_DEFAULTS = {
     "noise": {"loss": SEED_DISTILL.loss, "temperature": SEED_DISTILL.temperature},
     "jitter": {"loss": SEED_DISTILL.loss, "temperature": SEED_DISTILL.temperature},
 }
+
+
+def summary_html(summary: str) -> str:
+    """A study's summary as rich text: its first paragraph (the headline) large and bold, the rest as paragraphs."""
+    paragraphs = [html.escape(p) for p in summary.split(PARAGRAPH) if p.strip()]
+    if not paragraphs:
+        return ""
+    head = f"<p style='font-size: 13pt; font-weight: bold;'>{paragraphs[0]}</p>"
+    return head + "".join(f"<p>{p}</p>" for p in paragraphs[1:])
 
 
 def parse_classes(text: str) -> tuple[int, ...]:
@@ -51,17 +61,14 @@ class StudyPage(ExperimentPage):
         form = QFormLayout()
         self.study_choice = QComboBox()
         for name in STUDIES:
-            self.study_choice.addItem(TITLES[name], name)
+            self.study_choice.addItem(STUDY_TITLES[name], name)
         self.study_classes = QLineEdit()
         self.study_classes.setToolTip("Leave-out: the digits left out of the transfer set. Only-classes: the digits kept.")
-        self.study_loss = QComboBox()
-        self.study_loss.addItems(LOSSES)
-        self.study_loss.setToolTip(LOSS_TIP)
+        self.study_loss = loss_combo()
         self.study_temperature = NumberField("temperature", integer=False, low=0, high=1000, low_open=True, value=20)
         self.study_temperature.setToolTip(LOSS_TIP)
         self.study_epochs = NumberField("epochs", integer=True, low=1, high=1000, value=SEED_DISTILL_TRAIN.epochs)
-        self.study_limit = NumberField("training images", integer=True, low=0, high=10_000_000, value=0)
-        self.study_limit.setToolTip("Use only the first N training images (0: all of them)")
+        self.study_limit = training_images_field()
         form.addRow("Study", self.study_choice)
         form.addRow("Classes", self.study_classes)
         form.addRow("Loss", self.study_loss)
@@ -71,28 +78,47 @@ class StudyPage(ExperimentPage):
 
         self.study_words = QLabel("Choose a study and press Run study: its result appears here in words and numbers.")
         self.study_words.setWordWrap(True)
+        self.study_words.setTextFormat(Qt.TextFormat.RichText)
         self.study_words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.study_words.setStyleSheet("font-size: 11pt; padding: 6px;")
         self.study_numbers = QTableWidget(0, 2)
-        self.study_numbers.setHorizontalHeaderLabels(["", "value"])
-        self.study_numbers.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.study_numbers.setHorizontalHeaderLabels(["measure", "value"])
+        header = self.study_numbers.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)  # the names are never cut off
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.study_numbers.verticalHeader().hide()
         self.study_numbers.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.study_numbers.setWordWrap(True)
+        self.study_numbers.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.study_numbers.hide()  # until there are numbers
+        # Rows fit their (wrapped) text as the width changes, and the table stays as tall as its rows.
+        self.study_numbers.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.study_numbers.verticalHeader().sectionResized.connect(lambda *_: fit_table_height(self.study_numbers))
         self.study_plot = pg.PlotWidget(background="w")
+        self.study_plot.setMinimumHeight(220)
         splot = self.study_plot.getPlotItem()
         splot.setTitle("Test accuracy against iterations")
         splot.setLabel("bottom", "iteration")
-        splot.setLabel("left", "test accuracy")
+        splot.setLabel("left", "test accuracy (%)")
         splot.showGrid(x=True, y=True, alpha=0.2)
         splot.getAxis("left").enableAutoSIPrefix(False)
+        splot.setRange(yRange=(0, 100), disableAutoRange=False)  # a % axis until the first points arrive
         self.study_curve = splot.plot([], [], pen=pg.mkPen(TEST_COLOUR, width=2), symbol="o", symbolSize=4,
                                       symbolBrush=TEST_COLOUR, symbolPen=None)
         self.add_export_menu(splot, "study")
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.study_words)
-        right.addWidget(self.study_numbers)
-        right.addWidget(self.study_plot)
-        right.setSizes([140, 200, 260])
+        # Words, numbers and plot one under another, each as tall as it needs: the page scrolls when the window
+        # is too short, and nothing hides behind a splitter.
+        results = QWidget()
+        column = QVBoxLayout(results)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.study_words)
+        column.addWidget(self.study_numbers)
+        column.addWidget(self.study_plot, 1)
+        right = QScrollArea()
+        right.setWidget(results)
+        right.setWidgetResizable(True)
+        right.setFrameShape(QFrame.Shape.NoFrame)
+        right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._lay_out(form, "Run study", right)
         self._study_changed()
         self.study_choice.currentIndexChanged.connect(self._study_changed)
@@ -104,7 +130,7 @@ class StudyPage(ExperimentPage):
         defaults = STUDY_DEFAULTS[study]
         self.study_classes.setText(", ".join(str(c) for c in DEFAULT_CLASSES.get(study, ())))
         self.study_classes.setEnabled(study in DEFAULT_CLASSES)
-        self.study_loss.setCurrentText(defaults["loss"])
+        self.study_loss.setCurrentIndex(max(0, self.study_loss.findData(defaults["loss"])))
         self.study_temperature.setValue(defaults["temperature"])
         self.changed.emit()
 
@@ -115,7 +141,7 @@ class StudyPage(ExperimentPage):
         classes = parse_classes(self.study_classes.text()) if study in DEFAULT_CLASSES else ()
         return StudyConfig(
             study=study, teacher_run=teacher_run, classes=classes, temperature=float(self.study_temperature.value()),
-            loss=self.study_loss.currentText(), epochs=int(self.study_epochs.value()),
+            loss=self.study_loss.currentData(), epochs=int(self.study_epochs.value()),
             train_limit=int(self.study_limit.value()) or None, student=student(),
         )
 
@@ -124,17 +150,18 @@ class StudyPage(ExperimentPage):
         self.study_points = []
         self.study_curve.setData([], [])
         self.study_numbers.setRowCount(0)
-        self.study_words.setText(f"{TITLES[config.study]}: {config.describe()}. Training…")
+        self.study_numbers.hide()
+        self.study_words.setText(html.escape(f"{STUDY_TITLES[config.study]}: {config.describe()}. Training…"))
 
     def show_event(self, event: Any) -> None:
         """One event of the running study (Progress comes through ``show_progress``)."""
         if isinstance(event, StudyStarted):
-            self.study_words.setText(f"{event.title}: {event.description}. Training…")
+            self.study_words.setText(html.escape(f"{event.title}: {event.description}. Training…"))
         elif isinstance(event, Started):
             self.status.setText(f"Study run {event.run_id} on {event.device}")
         elif isinstance(event, Evaluation):
             self.study_points.append((event.step, event.test_acc))
-            self.study_curve.setData([p[0] for p in self.study_points], [p[1] for p in self.study_points])
+            self.study_curve.setData([p[0] for p in self.study_points], [100 * p[1] for p in self.study_points])
         elif isinstance(event, StudyFinished):
             self.show_study_result(event)
             self.status.setText(f"Study finished in {event.seconds:.0f} s; saved to {event.path}")
@@ -142,7 +169,7 @@ class StudyPage(ExperimentPage):
             self.status.setText("Study stopped; the partial run is kept, marked stopped")
 
     def show_study_result(self, event: StudyFinished) -> None:
-        self.study_words.setText(event.summary)
+        self.study_words.setText(summary_html(event.summary))
         r = event.result
         rows: list[tuple[str, str]] = [("test accuracy (kept weights)", fmt_acc(r.get("test_acc"))),
                                        ("validation accuracy", fmt_acc(r.get("val_acc")))]
@@ -174,8 +201,10 @@ class StudyPage(ExperimentPage):
         for row, (key, value) in enumerate(rows):
             for col, text in enumerate((key, value)):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)  # a long note does not fit the column
+                item.setToolTip(text)
                 self.study_numbers.setItem(row, col, item)
+        self.study_numbers.show()
+        fit_table_height(self.study_numbers)  # every row shows
         points = r.get("points")
         if points:
-            self.study_curve.setData([p[0] for p in points], [p[1] for p in points])
+            self.study_curve.setData([p[0] for p in points], [100 * p[1] for p in points])

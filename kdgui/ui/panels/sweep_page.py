@@ -18,13 +18,14 @@ from PySide6.QtWidgets import (
     QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ...core.config import LOSSES, SEED_DISTILL_TRAIN, NetSpec
+from ...core.config import LOSS_TITLES, SEED_DISTILL_TRAIN, NetSpec
 from ...core.errors import ConfigError
 from ...core.events import Progress
 from ...core.sweep import (
     DEFAULT_TEMPERATURES, Reference, SweepCancelled, SweepConfig, SweepEvaluation, SweepFinished, SweepStarted,
     TemperaturePoint,
 )
+from ...core.verdicts import sweep_verdict
 from ..widgets.number_field import NumberField
 from ..widgets.plot_export import FORMATS, export_plot
 from ..widgets.problem_label import ProblemLabel
@@ -33,9 +34,38 @@ from ..widgets.problem_label import ProblemLabel
 DEFAULT_SWEEP_EPOCHS = SEED_DISTILL_TRAIN.epochs
 VAL_COLOUR, TEST_COLOUR = "#1f77b4", "#d62728"
 REF_COLOURS = {"teacher": "#2ca02c", "student": "#7f7f7f"}
-LOSS_TIP = ("hinton: alpha*T^2*KL(teacher || student) + (1-alpha)*CE; soft_mse: the seed's squared error between softened "
-            "outputs. For the leave-out and only-classes studies use hinton at T=20: with soft_mse at T=4 a 784-50-10 "
-            "student barely learns a digit it never sees, while hinton at T=20 recovers far more of it.")
+LOSS_TIP = ("Hinton: α·T²·KL(teacher ‖ student) + (1−α)·cross-entropy on labels. Soft-target MSE: the seed's squared "
+            "error between softened outputs. For the leave-out and only-classes studies use Hinton's loss at T=20: with "
+            "soft-target MSE at T=4 a 784-50-10 student barely learns a digit it never sees, while Hinton's loss at T=20 "
+            "recovers far more of it.")
+TRAINING_IMAGES_TIP = "Use only the first N training images; 0 or 'all': every one of them"
+
+
+def loss_combo() -> QComboBox:
+    """The losses by their titles; ``currentData()`` is the loss's name."""
+    combo = QComboBox()
+    for name, title in LOSS_TITLES.items():
+        combo.addItem(title, name)
+    combo.setToolTip(LOSS_TIP)
+    return combo
+
+
+def training_images_field() -> NumberField:
+    """How many training images: 0, shown as 'all', means every one."""
+    return NumberField("training images", integer=True, low=0, high=10_000_000, value=0, special_text="all",
+                       hint=TRAINING_IMAGES_TIP)
+
+
+def fit_table_height(table: QTableWidget) -> None:
+    """Make a table exactly as tall as its rows, so nothing hides behind a scroll bar or a splitter.
+
+    With rows that fit their contents (``QHeaderView.ResizeMode.ResizeToContents``), connect the vertical
+    header's ``sectionResized`` here too, so wrapped rows that grow when the table narrows stay in view.
+    """
+    header = table.horizontalHeader()  # laid out at its size hint; isVisible() is False on a page not yet shown
+    height = 0 if header.isHidden() else header.sizeHint().height()
+    height += table.verticalHeader().length() + 2 * table.frameWidth()
+    table.setFixedHeight(height)
 
 
 def parse_temperatures(text: str) -> tuple[float, ...]:
@@ -63,8 +93,16 @@ def check_fields(fields: tuple[NumberField, ...]) -> None:
 
 
 def reference_text(ref: Reference) -> str:
-    """'student from labels (…): test 97.18% (not like for like: …)': a reference line's label."""
-    return f"{ref.label}: test {ref.test_acc:.2%}" + (f" ({ref.note})" if ref.note else "")
+    """'student from labels (…): test 97.18% (not like for like)': a reference line's label.
+
+    What differs is too long for a label inside the plot: the sweep's verdict above the plot says it.
+    """
+    return f"{ref.label}: test {ref.test_acc:.2%}" + (" (not like for like)" if ref.note else "")
+
+
+def as_percent(values: np.ndarray) -> np.ndarray:
+    """Accuracies (fractions) in %, as every chart shows them."""
+    return 100 * np.asarray(values, dtype=float)
 
 
 def _ticks() -> list[list[tuple[float, str]]]:
@@ -164,13 +202,10 @@ class SweepPage(ExperimentPage):
         self.sweep_epochs = NumberField("epochs", integer=True, low=1, high=1000, value=DEFAULT_SWEEP_EPOCHS)
         self.sweep_seeds = NumberField("seeds", integer=True, low=1, high=100, value=1,
                                        hint="students per temperature; the plot shows their mean and spread")
-        self.sweep_loss = QComboBox()
-        self.sweep_loss.addItems(LOSSES)
-        self.sweep_loss.setToolTip(LOSS_TIP)
-        self.sweep_alpha = NumberField("alpha", integer=False, low=0, high=1, value=1.0)
-        self.sweep_alpha.setToolTip("Weight of the soft targets; 1 - alpha goes to the labels")
-        self.sweep_limit = NumberField("training images", integer=True, low=0, high=10_000_000, value=0)
-        self.sweep_limit.setToolTip("Use only the first N training images (0: all of them)")
+        self.sweep_loss = loss_combo()
+        self.sweep_alpha = NumberField("alpha", integer=False, low=0, high=1, value=1.0,
+                                       hint="Weight of the soft targets; 1 − alpha goes to the labels")
+        self.sweep_limit = training_images_field()
         form.addRow("Temperatures", self.temperatures_edit)
         form.addRow("Epochs", self.sweep_epochs)
         form.addRow("Seeds", self.sweep_seeds)
@@ -180,10 +215,21 @@ class SweepPage(ExperimentPage):
         self._watch(self.temperatures_edit, self.sweep_epochs, self.sweep_seeds, self.sweep_loss, self.sweep_alpha,
                     self.sweep_limit)
 
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self._build_plot())
-        right.addWidget(self._build_table())
-        right.setSizes([420, 180])
+        # What the sweep found, in words, above the plot; empty until it finishes.
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict.setStyleSheet("font-size: 11pt; padding: 4px;")
+        self.verdict.hide()
+        plots = QSplitter(Qt.Orientation.Vertical)
+        plots.addWidget(self._build_plot())
+        plots.addWidget(self._build_table())
+        plots.setSizes([420, 180])
+        right = QWidget()
+        box = QVBoxLayout(right)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.verdict)
+        box.addWidget(plots, 1)
         self._lay_out(form, "Run sweep", right)
 
     def _build_plot(self) -> pg.PlotWidget:
@@ -193,11 +239,11 @@ class SweepPage(ExperimentPage):
         plot = self.sweep_plot.getPlotItem()
         plot.setTitle("Accuracy against temperature")
         plot.setLabel("bottom", "temperature T (log scale)")
-        plot.setLabel("left", "accuracy")
+        plot.setLabel("left", "accuracy (%)")
         plot.getAxis("bottom").setTicks(_ticks())
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setXRange(0, math.log10(20), padding=0.05)
-        plot.setYRange(0.8, 1.0)  # until the first points arrive; then the axis follows the data
+        plot.setYRange(80, 100)  # until the first points arrive; then the axis follows the data
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.addLegend(offset=(-10, 10))  # top right: the reference labels sit at the left
         self.val_curve = plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="o", symbolSize=7, symbolBrush=VAL_COLOUR,
@@ -222,8 +268,13 @@ class SweepPage(ExperimentPage):
 
     def _build_table(self) -> QTableWidget:
         self.sweep_table = QTableWidget(0, 5)
-        self.sweep_table.setHorizontalHeaderLabels(["T", "seeds", "validation", "test", "spread (test min–max)"])
-        self.sweep_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.sweep_table.setHorizontalHeaderLabels(["T", "seeds", "validation", "test", "test range"])
+        header = self.sweep_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # headers and numbers are never cut off
+        header.setStretchLastSection(True)
+        for col, tip in enumerate(["temperature", "students per temperature", "validation accuracy (mean over seeds)",
+                                   "test accuracy (mean over seeds)", "lowest and highest test accuracy over the seeds"]):
+            self.sweep_table.horizontalHeaderItem(col).setToolTip(tip)
         self.sweep_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.sweep_table.verticalHeader().hide()
         return self.sweep_table
@@ -237,7 +288,7 @@ class SweepPage(ExperimentPage):
         check_fields((self.sweep_epochs, self.sweep_seeds, self.sweep_alpha, self.sweep_limit))
         return SweepConfig(
             teacher_run=teacher_run, temperatures=temperatures, seeds=int(self.sweep_seeds.value()),
-            epochs=int(self.sweep_epochs.value()), loss=self.sweep_loss.currentText(), alpha=float(self.sweep_alpha.value()),
+            epochs=int(self.sweep_epochs.value()), loss=self.sweep_loss.currentData(), alpha=float(self.sweep_alpha.value()),
             train_limit=int(self.sweep_limit.value()) or None, student=student(),
         )
 
@@ -251,6 +302,8 @@ class SweepPage(ExperimentPage):
         for line in self.reference_lines.values():
             line.hide()
         self.sweep_table.setRowCount(0)
+        self.verdict.clear()
+        self.verdict.hide()
 
     def show_points(self, points: tuple[TemperaturePoint, ...]) -> None:
         """Mean lines and min-max bars per temperature, plus the table; sorted by T so the lines read left to right."""
@@ -261,6 +314,7 @@ class SweepPage(ExperimentPage):
             mean = np.array([getattr(p, f"{key}_mean") for p in points])
             low = np.array([getattr(p, f"{key}_min") for p in points])
             high = np.array([getattr(p, f"{key}_max") for p in points])
+            mean, low, high = as_percent(mean), as_percent(low), as_percent(high)
             curve.setData(x, mean)
             bars.setData(x=x, y=mean, top=high - mean, bottom=mean - low)
         self.sweep_plot.getPlotItem().enableAutoRange(axis="y")
@@ -279,9 +333,15 @@ class SweepPage(ExperimentPage):
             key = "teacher" if ref.label == "teacher" else "student"
             line = self.reference_lines[key]
             line.show()  # before setFormat: a hidden line's label does not update its text
-            line.setValue(ref.test_acc)
+            line.setValue(100 * ref.test_acc)
             line.label.setFormat(reference_text(ref))
             self.references[key] = ref
+
+    def show_verdict(self, points: tuple[TemperaturePoint, ...]) -> None:
+        """Which T was best on validation, by how much, and against the student from labels, above the plot."""
+        text = sweep_verdict(points, tuple(self.references.values()))
+        self.verdict.setText(text)
+        self.verdict.setVisible(bool(text))
 
     def show_event(self, event: Any) -> None:
         """One event of the running sweep (Progress comes through ``show_progress``)."""
@@ -293,8 +353,7 @@ class SweepPage(ExperimentPage):
                 self.show_points(event.by_temperature())
         elif isinstance(event, SweepFinished):
             self.show_points(event.points)
-            best = max(event.points, key=lambda p: (p.val_mean, -p.temperature))
-            self.status.setText(f"Sweep finished in {event.seconds:.1f} s: best on validation T={best.temperature:g} "
-                                f"(validation {best.val_mean:.2%}, test {best.test_mean:.2%}). Saved to {event.path}")
+            self.show_verdict(event.points)
+            self.status.setText(f"Sweep finished in {event.seconds:.1f} s. Saved to {event.path}")
         elif isinstance(event, SweepCancelled):
             self.status.setText(f"Sweep stopped after {event.step} steps; the results so far are saved to {event.path}")
