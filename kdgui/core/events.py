@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 
@@ -36,6 +37,66 @@ class Progress:
     @property
     def seconds_left(self) -> float:
         return self.elapsed / self.step * (self.total_steps - self.step) if self.step else float("nan")
+
+
+class TimeLeft:
+    """Seconds left in a run, from the recent pace: ``add(progress)``, then ``seconds_left()`` (None: still estimating).
+
+    A run's pace changes (the first batches warm up, evaluations and epoch-end passes cost time, the window
+    competes for the CPU), so the estimate uses the pace over the latest stretch of training: at least
+    ``window_s`` seconds and one epoch when there is that much history. Until ``warmup_s`` seconds of
+    training are in there is no estimate, rather than one that starts too low. ``elapsed`` excludes pauses,
+    so a pause neither stretches the pace nor counts as time spent. A run whose step count starts again
+    (a study's next run) starts a new estimate.
+    """
+
+    def __init__(self, warmup_s: float = 3.0, window_s: float = 15.0) -> None:
+        self.warmup_s, self.window_s = warmup_s, window_s
+        self.samples: deque[tuple[int, float]] = deque()  # (step, elapsed), oldest first
+        self.total_steps = 0
+        self.batches_per_epoch = 0
+
+    def reset(self) -> None:
+        self.samples.clear()
+        self.total_steps = self.batches_per_epoch = 0
+
+    def add(self, progress: Progress) -> None:
+        if self.samples and (progress.step < self.samples[-1][0] or progress.total_steps != self.total_steps):
+            self.reset()
+        self.total_steps, self.batches_per_epoch = progress.total_steps, progress.batches_per_epoch
+        self.samples.append((progress.step, progress.elapsed))
+        # Keep one sample older than the window, so the pace always spans at least the window.
+        span = max(self.window_s, 0.0)
+        while len(self.samples) > 2 and self._covers(self.samples[1], span):
+            self.samples.popleft()
+
+    def _covers(self, start: tuple[int, float], span: float) -> bool:
+        """True when the stretch from ``start`` to the newest sample is long enough on its own."""
+        step, elapsed = self.samples[-1]
+        return elapsed - start[1] >= span and step - start[0] >= self.batches_per_epoch
+
+    def seconds_left(self) -> float | None:
+        return estimate_seconds_left(list(self.samples), self.total_steps, warmup_s=self.warmup_s)
+
+
+def estimate_seconds_left(samples: list[tuple[int, float]], total_steps: int, *, warmup_s: float = 3.0) -> float | None:
+    """Seconds left after the newest of ``samples`` [(step, elapsed), oldest first], at the pace between the oldest
+    and the newest; None while fewer than ``warmup_s`` seconds of training are in; 0.0 once the last step is done."""
+    if not samples or total_steps <= 0:
+        return None
+    step, elapsed = samples[-1]
+    if step >= total_steps:
+        return 0.0
+    if elapsed < warmup_s:
+        return None
+    first_step, first_elapsed = samples[0]
+    if step > first_step and elapsed > first_elapsed:
+        pace = (elapsed - first_elapsed) / (step - first_step)
+    else:
+        pace = elapsed / step if step else float("nan")
+    if pace != pace:  # nan: nothing to go by
+        return None
+    return pace * (total_steps - step)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ class RunsView(QObject):
             if run is None:
                 return
             history = RunHistory.from_records(run.metrics(), run.job)
-            self.curves.add_run(run_id, self.runs.label(run_id), self.runs.colour(run_id), history)
+            self.curves.add_run(run_id, self.runs.label(run_id), self.runs.colour(run_id), history, job=run.job)
         self.curves.set_shown(run_id, shown)
         self.panel.set_shown(run_id, shown)
 

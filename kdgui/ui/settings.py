@@ -1,9 +1,9 @@
-"""What the window remembers between sessions (QSettings): geometry, dock layout and every panel's configuration."""
+"""What the window remembers between sessions (QSettings): geometry, dock layout, every panel's configuration and view choices."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
@@ -14,6 +14,19 @@ SETTINGS_VERSION = 1
 class Restorable(Protocol):
     def state(self) -> dict[str, Any]: ...
     def restore(self, state: dict[str, Any]) -> str | None: ...  # a note when something could not be put back
+
+
+class Remembered:
+    """A Restorable from two functions, for state that belongs to no one panel (e.g. the window's own layout)."""
+
+    def __init__(self, state: Callable[[], dict[str, Any]], restore: Callable[[dict[str, Any]], str | None]) -> None:
+        self._state, self._restore = state, restore
+
+    def state(self) -> dict[str, Any]:
+        return self._state()
+
+    def restore(self, state: dict[str, Any]) -> str | None:
+        return self._restore(state)
 
 
 def save(settings: QSettings, window: QMainWindow, panels: dict[str, Restorable]) -> None:
@@ -41,5 +54,11 @@ def restore(settings: QSettings, window: QMainWindow, panels: dict[str, Restorab
         config = {}
     if not isinstance(config, dict) or config.get("version") != SETTINGS_VERSION:
         return []
-    notes = [panel.restore(config[key]) for key, panel in panels.items() if isinstance(config.get(key), dict)]
+    notes = []
+    for key, panel in panels.items():
+        if isinstance(config.get(key), dict):
+            try:
+                notes.append(panel.restore(config[key]))
+            except (TypeError, ValueError, KeyError, AttributeError):
+                pass  # an old or hand-edited part: that panel keeps its defaults, the others still come back
     return [note for note in notes if note]

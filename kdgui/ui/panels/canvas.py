@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from ...core.errors import KdguiError
 from ...core.predict import NamedModel, Prediction, Predictor
 from ...core.preprocess import preprocess_detailed
 from ...core.softtargets import softmax_np
+from ..style import background_colour, text_style, theme_plot
 from ..temperature_model import TemperatureModel
-from ..widgets.drawing_canvas import DrawingCanvas
+from ..widgets.drawing_canvas import MIN_SIDE, DrawingCanvas
 from ..widgets.soft_target_bars import ROLE_LABELS, SoftTargetBars, role_colour
 from ..widgets.viewing_temperature import ViewingTemperature
 
 ROLES = ("teacher", "student", "distilled")
 LIVE_INTERVAL_MS = 60  # predictions while a stroke is drawn, at most this often: strokes stay smooth
+MAX_SIDE = 900  # the canvas grows with the window up to this many pixels
+PREVIEW_SIDE = 84  # what the networks see, three screen pixels per input pixel
+CHART_MIN_HEIGHT = 150  # the soft-target chart with its class labels 0-9
+VERDICT_STYLE = "font-size: 13pt; padding: 4px;"
 
 
 class ModelAnswer(QWidget):
@@ -31,8 +36,11 @@ class ModelAnswer(QWidget):
         self.role = role
         self.title = QLabel(f"<b style='color:{role_colour(role)}'>■ {ROLE_LABELS.get(role, role)}</b>")
         self.origin = QLabel()
-        self.origin.setStyleSheet("color: #666;")
+        self.origin.setStyleSheet(text_style("muted"))
         self.origin.setWordWrap(True)
+        self.origin.setMinimumWidth(60)
+        self.title.setMinimumWidth(60)
+        self.title.setWordWrap(True)
         self.digit = QLabel("–")
         font = QFont(self.digit.font())
         font.setPointSize(30)
@@ -73,55 +81,79 @@ class CanvasPanel(QWidget):
         self.add_button.setToolTip("Show this digit in the Soft targets tab beside the test digits")
         self.add_button.setEnabled(False)
         self.preview_view = pg.GraphicsLayoutWidget()
-        self.preview_view.setBackground("w")
+        theme_plot(self.preview_view)
+        self.preview_view.setBackground("w")  # white paper, like the canvas
+        self.preview_view.ci.setContentsMargins(0, 0, 0, 0)
         self.preview_box = self.preview_view.addViewBox(lockAspect=True, enableMouse=False, invertY=True)
         self.preview_image = pg.ImageItem(axisOrder="row-major")
         self.preview_box.addItem(self.preview_image)
-        self.preview_view.setFixedSize(140, 140)
+        self.preview_view.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
+        self.preview_view.setToolTip("What the networks see: the drawing as a 28x28 MNIST-style image")
         self.status = QLabel("Draw a digit on the canvas.")
         self.status.setWordWrap(True)
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
-        self.verdict.setStyleSheet("font-size: 13pt; padding: 4px;")
+        self.verdict.setStyleSheet(VERDICT_STYLE)
         self.viewing = ViewingTemperature(temperature, training_temperature)
         self.viewing.useForDistil.connect(self.useTemperatureForDistil)
         self.slider = self.viewing.slider
         self.answers = {role: ModelAnswer(role) for role in ROLES}
-        self.plot_widget = pg.PlotWidget(background="w", title="Soft targets softmax(z/T) of each network")
-        self.plot_widget.setMinimumHeight(180)
+        self.plot_widget = pg.PlotWidget(title="Soft targets softmax(z/T) of each network")
+        theme_plot(self.plot_widget)
+        self.plot_widget.setMinimumSize(220, CHART_MIN_HEIGHT)
+        self.plot_widget.getPlotItem().setLabel("bottom", "class")
         self.bars = SoftTargetBars(self.plot_widget.getPlotItem(), list(ROLES))
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
         self.live_timer.setInterval(LIVE_INTERVAL_MS)
 
-        left = QVBoxLayout()
-        left.addWidget(self.canvas)
+        # Across the top: the viewing temperature. Left: the canvas (square, as large as the room allows), its
+        # buttons, what the networks see. Right: the verdict, each network's answer and the chart of soft targets.
+        self.left = QVBoxLayout()
+        self.left.setSpacing(4)
+        self.left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
         buttons = QHBoxLayout()
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.undo_button)
-        left.addLayout(buttons)
+        self.left.addLayout(buttons)
         seen = QHBoxLayout()
-        seen.addWidget(self.preview_view)
+        seen.addWidget(self.preview_view, 0, Qt.AlignmentFlag.AlignTop)
         caption = QLabel("What the networks see: 28x28, the ink's box scaled to 20 pixels, centre of mass in the middle "
                          "(as MNIST was made).")
         caption.setWordWrap(True)
-        caption.setStyleSheet("color: #555;")
-        seen.addWidget(caption, 1)
-        left.addLayout(seen)
-        left.addWidget(self.add_button)
-        left.addWidget(self.status)
-        left.addStretch(1)
+        caption.setStyleSheet(text_style("muted"))
+        caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        seen_right = QVBoxLayout()
+        seen_right.addWidget(caption, 1)
+        seen_right.addWidget(self.add_button)
+        seen.addLayout(seen_right, 1)
+        self.left.addLayout(seen)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.left.addWidget(self.status)
+        self.left.addStretch(1)
         right = QVBoxLayout()
-        right.addWidget(self.viewing)
+        right.setSpacing(4)
         right.addWidget(self.verdict)
         row = QHBoxLayout()
         for answer in self.answers.values():
             row.addWidget(answer, 1)
         right.addLayout(row)
         right.addWidget(self.plot_widget, 1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        columns = QHBoxLayout()
+        columns.addLayout(self.left)
+        columns.addLayout(right, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.viewing)  # across the page: the slider gets room to be read
+        layout.addLayout(columns, 1)
+        # Ctrl+Z takes back a stroke wherever focus is on this page (a text field keeps its own undo).
+        self.undo_shortcut = QShortcut(QKeySequence.StandardKey.Undo, self)
+        self.undo_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_shortcut.activated.connect(self.canvas.undo)
+        for first, second in ((self.canvas, self.clear_button), (self.clear_button, self.undo_button),
+                              (self.undo_button, self.add_button)):
+            QWidget.setTabOrder(first, second)
 
         self.canvas.strokeMoved.connect(self._stroke_moved)
         self.canvas.strokeFinished.connect(self.update_prediction)
@@ -198,10 +230,26 @@ class CanvasPanel(QWidget):
             said = ", ".join(f"<span style='color:{role_colour(k)}'>{ROLE_LABELS.get(k, k)}</span> says <b>{c}</b>"
                              for k, c in p.classes.items())
             self.verdict.setText(f"They disagree: {said}.")
-            self.verdict.setStyleSheet("font-size: 13pt; padding: 4px; background: #fff3cd;")
+            self.verdict.setStyleSheet(f"{VERDICT_STYLE} background: {background_colour('warning')};")
         else:
             self.verdict.setText(f"All say <b>{p.agreed_class}</b>.")
-            self.verdict.setStyleSheet("font-size: 13pt; padding: 4px;")
+            self.verdict.setStyleSheet(VERDICT_STYLE)
+
+    # -- size ----------------------------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_canvas()
+
+    def fit_canvas(self) -> None:
+        """The canvas as large as the page's height allows below it, at most half the width, always square."""
+        layout = self.layout()
+        margins = layout.contentsMargins()
+        above = self.viewing.sizeHint().height() + layout.spacing()
+        below = sum(item.sizeHint().height() + self.left.spacing() for item in
+                    (self.left.itemAt(i) for i in range(self.left.count())) if item.widget() is not self.canvas)
+        tall = self.height() - margins.top() - margins.bottom() - above - below
+        wide = round((self.width() - margins.left() - margins.right()) * 0.48)
+        self.canvas.set_side(max(MIN_SIDE, min(MAX_SIDE, tall, wide)))
 
     def _add_to_soft_targets(self) -> None:
         if self.prediction is not None:

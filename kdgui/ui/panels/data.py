@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from ...core import data as core_data
 from ...core.config import DATASETS
 from ...core.errors import DataError
+from ..style import text_colour
 from ..worker import QtTaskWorker
 
 DOWNLOAD_SIZES = {"mnist": "about 12 MB", "fashion-mnist": "about 30 MB", "kmnist": "about 20 MB"}
@@ -64,7 +65,7 @@ class DataPanel(QWidget):
         form = QFormLayout()
         form.addRow("Dataset", self.dataset_combo)
         form.addRow("Data folder", folder_row)
-        form.addRow("", self.standardize_box)
+        form.addRow(self.standardize_box)
 
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
@@ -121,25 +122,26 @@ class DataPanel(QWidget):
     def check(self) -> None:
         dataset, folder = self.dataset(), self.data_dir()
         name = core_data.DISPLAY_NAMES[dataset]
+        OK, ERROR = text_colour("ok"), text_colour("error")  # noqa: N806 - read as constants in the HTML below
         if self.override_text:
             self.ready = True
-            self._show(f"<b style='color:#1b5e20'>✓ {self.override_text}</b>", download=False)
+            self._show(f"<b style='color:{OK}'>✓ {self.override_text}</b>", download=False)
         elif folder.exists() and not folder.is_dir():
             self.ready = False
-            self._show(f"<b style='color:#b71c1c'>✗ {folder} is a file, not a folder.</b> Choose a folder.", download=False)
+            self._show(f"<b style='color:{ERROR}'>✗ {folder} is a file, not a folder.</b> Choose a folder.", download=False)
         else:
             report = file_report(folder, dataset)
             self.ready = all(problem is None for _, problem in report)
             raw = core_data.raw_folder(folder, dataset)
             if self.ready:
-                self._show(f"<b style='color:#1b5e20'>✓ {name} is ready</b> in {raw}", download=False)
+                self._show(f"<b style='color:{OK}'>✓ {name} is ready</b> in {raw}", download=False)
             else:
                 rows = "".join(
                     f"<li>{'✓' if problem is None else '✗'} <tt>{file}</tt>{'' if problem is None else ' — ' + problem}</li>"
                     for file, problem in report
                 )
                 self._show(
-                    f"<b style='color:#b71c1c'>✗ {name} is not ready.</b> These four files are needed in<br><tt>{raw}</tt>"
+                    f"<b style='color:{ERROR}'>✗ {name} is not ready.</b> These four files are needed in<br><tt>{raw}</tt>"
                     f"<ul style='margin:2px'>{rows}</ul>Press <b>Download</b> ({DOWNLOAD_SIZES[dataset]}, needs internet), "
                     "copy the files there, or choose a folder that has them.",
                     download=True,
@@ -179,7 +181,7 @@ class DataPanel(QWidget):
         if error:
             self.status_label.setText(
                 self.status_label.text()
-                + f"<p style='color:#b71c1c'><b>Download failed:</b> {error}</p>"
+                + f"<p style='color:{text_colour('error')}'><b>Download failed:</b> {error}</p>"
                 "<p>No internet here? Copy the four files into the folder above from a machine that has them.</p>"
             )
         self.downloadFinished.emit(error or "")

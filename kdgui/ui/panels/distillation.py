@@ -9,21 +9,15 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget,
 )
 
-from ...core.config import NUM_CLASSES, SEED_DISTILL, DistillConfig
+from ...core.config import LOSS_TITLES, NUM_CLASSES, SEED_DISTILL, TRANSFER_TITLES, DistillConfig
 from ...core.errors import ConfigError
 from ...core.runs import Run
+from ..style import text_style
 from ..temperature_model import TemperatureModel
 from ..widgets.number_field import NumberField
 from ..widgets.problem_label import ProblemLabel
 from ..widgets.temperature_slider import TemperatureSlider
 
-LOSS_NAMES = {"soft_mse": "Soft-target MSE (the seed)", "hinton": "Hinton: α·T²·KL + (1−α)·cross-entropy"}
-TRANSFER_NAMES = {
-    "train": "Training images",
-    "leave_out": "Training images without some classes",
-    "noise": "Random noise images",
-    "jitter": "Training images shifted a few pixels",
-}
 LOSS_HELP = {
     "soft_mse": "Mean squared difference of softmax(z/T) of student and teacher. With α < 1 the rest is cross-entropy on labels.",
     "hinton": "KL divergence of the softened outputs, scaled by T² so gradients keep their size, mixed with label cross-entropy.",
@@ -53,16 +47,19 @@ class DistillationPanel(QWidget):
         self.teacher_combo = QComboBox()
         self.teacher_combo.setToolTip("The trained teacher whose softened outputs the student learns from.\n"
                                       "Choose one here or with 'Use as teacher' in the Runs panel.")
-        self.teacher_combo.setMinimumContentsLength(20)
+        self.teacher_combo.setMinimumContentsLength(14)
         self.teacher_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.slider = TemperatureSlider(temperature.temperature)
         self.alpha = NumberField("alpha", integer=False, low=0.0, high=1.0, value=SEED_DISTILL.alpha,
                                  hint="Weight of the teacher's soft targets; 1 − alpha goes to the true labels.")
         self.loss_combo = QComboBox()
-        for key, text in LOSS_NAMES.items():
+        for key, text in LOSS_TITLES.items():
             self.loss_combo.addItem(text, key)
         self.transfer_combo = QComboBox()
-        for key, text in TRANSFER_NAMES.items():
+        for combo in (self.loss_combo, self.transfer_combo):  # long names shorten rather than widen the panel
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
+        for key, text in TRANSFER_TITLES.items():
             self.transfer_combo.addItem(text, key)
         self.leave_out_boxes = [QCheckBox(str(c)) for c in range(NUM_CLASSES)]
         self.leave_out_widget = QWidget()
@@ -78,7 +75,7 @@ class DistillationPanel(QWidget):
         self.jitter_label = QLabel("Shift up to (pixels)")
         self.help_label = QLabel()
         self.help_label.setWordWrap(True)
-        self.help_label.setStyleSheet("color: #555;")
+        self.help_label.setStyleSheet(text_style("muted"))
         self.problem_label = ProblemLabel()
 
         form = QFormLayout()

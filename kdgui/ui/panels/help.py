@@ -12,6 +12,7 @@ from ... import __version__
 from ...core.errors import KdguiError
 from ...core.predict import bundled_models
 from ...core.softtargets import softmax_np
+from ..style import theme_plot
 from ..widgets.soft_target_bars import SoftTargetBars
 
 HOMEPAGE = "https://github.com/kdgui/kdgui"
@@ -60,7 +61,8 @@ class ExplainDialog(QDialog):
             logits = None
         row = QHBoxLayout()
         for t in (1.0, 5.0):
-            plot = pg.PlotWidget(background="w", title=f"teacher's softmax(z/T) for a 7, T = {t:g}")
+            plot = pg.PlotWidget(title=f"teacher's softmax(z/T) for a 7, T = {t:g}")
+            theme_plot(plot)
             plot.setMinimumSize(300, 170)
             bars = SoftTargetBars(plot.getPlotItem(), ["teacher"])
             bars.set_true_class(7)

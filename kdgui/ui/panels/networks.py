@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QPushBu
 from ...core.config import ACTIVATIONS, STUDENT_SPEC, TEACHER_SPEC, NetSpec
 from ...core.errors import ConfigError
 from ...core.models import human_bytes, parameter_count, size_bytes
+from ..style import text_style
 from ..widgets.layer_editor import LayerListEditor
 from ..widgets.number_field import NumberField
 from ..widgets.problem_label import ProblemLabel
@@ -36,7 +37,8 @@ class NetworkEditor(QGroupBox):
         reset.setToolTip(f"Go back to the seed experiment's {role}: {preset.describe()}")
         reset.clicked.connect(lambda: self.set_spec(self.preset))
         self.summary = QLabel()
-        self.summary.setStyleSheet("color: #555;")
+        self.summary.setStyleSheet(text_style("muted"))
+        self.summary.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Activation", self.activation_combo)
         form.addRow("Input dropout", self.input_dropout)

@@ -1,4 +1,4 @@
-"""The run bar: Train teacher / Train student / Distil, Pause/Resume and Stop, and a progress bar with time left."""
+"""The run bar: Train teacher / Train student / Distil, Pause/Resume and Stop, and a progress bar with time spent and left."""
 
 from __future__ import annotations
 
@@ -7,16 +7,26 @@ import math
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
-from ...core.events import Progress
+from ...core.events import Progress, TimeLeft
 
 START_BUTTONS = {"teacher": "Train teacher", "student": "Train student", "distilled": "Distil"}
 PROGRESS_STEPS = 1000
 
 
+def describe_time(elapsed: float, left: float | None, done: bool) -> str:
+    """The progress bar's time words: '0:42 in, about 1:10 left', 'estimating…' early on, 'finishing…' after the last step."""
+    spent = f"{format_seconds(elapsed)} in"
+    if done:
+        return f"{spent}, finishing…"
+    if left is None:
+        return f"{spent}, estimating time left…"
+    return f"{spent}, about {format_seconds(max(left, 1.0))} left"
+
+
 def format_seconds(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "…"
-    seconds = round(seconds)
+    seconds = max(0, round(seconds))
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     return f"{seconds // 60}:{seconds % 60:02d}"
@@ -52,7 +62,9 @@ class RunControls(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setTextVisible(True)
-        self.progress.setMinimumWidth(220)
+        self.progress.setMinimumWidth(160)
+        self.progress.setAccessibleName("progress")
+        self.time_left = TimeLeft()
         layout.addWidget(self.progress, 1)
         self.set_running(False)
 
@@ -76,6 +88,7 @@ class RunControls(QWidget):
                 self.progress.setFormat("Idle: choose a step above and press its button")
         else:
             self.stop_button.setToolTip("Stop training; the partial run is kept on disk, marked stopped")
+            self.time_left.reset()
             self.progress.setValue(0)
             self.progress.setFormat(f"{title}: loading data…")
 
@@ -85,10 +98,13 @@ class RunControls(QWidget):
         self.progress.setFormat(text)
 
     def show_progress(self, title: str, p: Progress) -> None:
+        """Epoch, batch, training time so far (pauses excluded) and the estimate of what is left."""
+        self.time_left.add(p)
         self.progress.setValue(round(p.fraction * PROGRESS_STEPS))
         paused = " · paused" if self.pause_button.isChecked() else ""
-        self.progress.setFormat(f"{title} · epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches_per_epoch} · "
-                                f"{format_seconds(p.seconds_left)} left{paused}")
+        when = describe_time(p.elapsed, self.time_left.seconds_left(), p.step >= p.total_steps)
+        self.progress.setFormat(f"{title} · epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches_per_epoch} · {when}{paused}")
+        self.progress.setToolTip(self.progress.format())
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

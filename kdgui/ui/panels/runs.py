@@ -11,9 +11,10 @@ from PySide6.QtWidgets import (
 
 from ...core.lineup import why_not_showable
 from ...core.runs import Run
+from ..style import plain_text_colour, text_colour
 
 COLUMNS = ("Run", "Kind", "Network", "Status", "Val acc", "Test acc", "Time", "Created")
-STATUS_COLOURS = {"finished": "#1b5e20", "running": "#0d47a1", "stopped": "#8a6d00", "failed": "#b71c1c"}
+STATUS_KINDS = {"finished": "ok", "running": "info", "stopped": "warning", "failed": "error"}  # text colours (style.py)
 
 
 def describe_job(run: Run) -> str:
@@ -38,7 +39,7 @@ def describe_job(run: Run) -> str:
                      f"{extra.get(d.transfer, '')}, teacher <tt>{job.teacher_run}</tt>")
     s = run.summary
     if s.get("error"):
-        lines.append(f"<span style='color:#b71c1c'>Error: {s['error']}</span>")
+        lines.append(f"<span style='color:{text_colour('error')}'>Error: {s['error']}</span>")
     if s.get("seconds") is not None:
         lines.append(f"Trained for {s['seconds']:.0f} s ({s.get('steps', '?')} steps) on {s.get('device', '?')}"
                      + (f"; accuracies and weights are from epoch {s['epoch']}" if s.get("epoch") else ""))
@@ -56,6 +57,7 @@ class RunsPanel(QWidget):
     renameRequested = Signal(str, str)
     deleteRequested = Signal(str)
     refreshRequested = Signal()
+    summaryChanged = Signal(str)  # one line on what the list holds, for the folded dock's title
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,25 +90,34 @@ class RunsPanel(QWidget):
         self.teacher_button.setToolTip("Distil from this teacher")
         refresh = QPushButton("Refresh")
         refresh.setToolTip("Read the runs folder again")
+        self.refresh_button = refresh
         buttons = QHBoxLayout()
+        buttons.setSpacing(4)
         for button in (self.stage_button, self.reopen_button, self.rename_button, self.delete_button, self.teacher_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(refresh)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.tree, 1)
-        left_layout.addLayout(buttons)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        # The buttons run under both the list and the details, so neither forces the window wide.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.tree)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([720, 240])  # the list first: its run names must be readable
+        self.splitter.setChildrenCollapsible(True)
+        self.tree.setMinimumWidth(160)
+        self.details.setMinimumWidth(120)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        layout.setContentsMargins(4, 2, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.splitter, 1)
+        layout.addLayout(buttons)
+        QWidget.setTabOrder(self.tree, self.stage_button)
+        previous = self.stage_button
+        for button in (self.reopen_button, self.rename_button, self.delete_button, self.teacher_button, refresh, self.details):
+            QWidget.setTabOrder(previous, button)
+            previous = button
 
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.currentItemChanged.connect(lambda *_: self._selection_changed())
@@ -141,8 +152,8 @@ class RunsPanel(QWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, run.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if run.id in shown else Qt.CheckState.Unchecked)
-            item.setForeground(0, QColor(colours.get(run.id, "#000000")))
-            item.setForeground(3, QColor(STATUS_COLOURS.get(run.status, "#000000")))
+            item.setForeground(0, QColor(colours.get(run.id, plain_text_colour())))
+            item.setForeground(3, QColor(text_colour(STATUS_KINDS[run.status]) if run.status in STATUS_KINDS else plain_text_colour()))
             item.setToolTip(0, f"{run.id}\nTick to show its curves")
             if run.id in self.on_stage:
                 item.setToolTip(1, f"On stage: the {self.on_stage[run.id]} that Draw, Soft targets and Compare show")
@@ -153,6 +164,28 @@ class RunsPanel(QWidget):
                 self.tree.setCurrentItem(item)
         self.tree.blockSignals(False)
         self._selection_changed()
+        self._summarise()
+
+    def summary(self) -> str:
+        """'5 runs · 3 on the curves', or 'no runs yet'."""
+        n = len(self.runs)
+        if not n:
+            return "no runs yet"
+        ticked = sum(1 for i in range(self.tree.topLevelItemCount())
+                     if self.tree.topLevelItem(i).checkState(0) == Qt.CheckState.Checked)
+        live = " · one is training" if self.live_run_id in self.runs else ""
+        return f"{n} run{'s' if n != 1 else ''} · {ticked} on the curves{live}"
+
+    def state(self) -> dict:
+        return {"split": self.splitter.sizes()}
+
+    def restore(self, state: dict) -> None:
+        split = state.get("split")
+        if isinstance(split, list) and len(split) == 2 and all(isinstance(v, int) and v >= 0 for v in split) and any(split):
+            self.splitter.setSizes(split)
+
+    def _summarise(self) -> None:
+        self.summaryChanged.emit(self.summary())
 
     def item_for(self, run_id: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
@@ -165,6 +198,7 @@ class RunsPanel(QWidget):
         item = self.item_for(run_id)
         if item is not None:
             item.setCheckState(0, Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
+        self._summarise()
 
     def select(self, run_id: str) -> None:
         item = self.item_for(run_id)
@@ -179,6 +213,7 @@ class RunsPanel(QWidget):
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if column == 0:
             self.visibilityChanged.emit(item.data(0, Qt.ItemDataRole.UserRole), item.checkState(0) == Qt.CheckState.Checked)
+            self._summarise()
 
     def _selection_changed(self) -> None:
         run = self.runs.get(self.selected_run_id() or "")

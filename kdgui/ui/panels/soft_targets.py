@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 import torch
@@ -16,15 +19,33 @@ from ...core.softtargets import (
     class_similarity, entropy_bits, most_similar_pairs, ranked_wrong_classes, select_digits, softmax_np,
 )
 from ...core.training import predict_logits
+from ..style import plot_colours, text_style, theme_plot, theme_plot_item
 from ..temperature_model import TemperatureModel
 from ..widgets.soft_target_bars import ROLE_COLOURS, SoftTargetBars, make_legend_html, role_colour
 from ..widgets.viewing_temperature import ViewingTemperature
 
 MAX_DIGITS = 12
-CELL_WIDTH = 400  # pixels a digit cell needs; the grid has as many columns as fit (1 to 3)
+CELL_MIN_WIDTH, CELL_MAX_WIDTH = 245, 560  # a digit cell's width: its bars stay readable, never stretched thin
+CELL_MIN_HEIGHT = 170  # image, bars with class labels, and three lines of words
+MAX_COLUMNS = 4
+MAX_CHOICE_CHARS = 200
 TEXT_DELAY_MS = 120
 MODES = [("class", "By class"), ("interesting", "Most interesting (teacher's errors, least sure)"),
          ("index", "By test-set index"), ("random", "At random")]
+
+
+def grid_columns(n: int, width: int, height: int) -> int:
+    """How many columns of digit cells fit ``n`` digits in ``width`` x ``height`` pixels without scrolling, if any do.
+
+    The fewest columns whose rows all fit (cells as wide as they may be), but never cells wider than
+    CELL_MAX_WIDTH nor narrower than CELL_MIN_WIDTH; when no count fits, as many columns as the width allows.
+    """
+    most = max(1, min(MAX_COLUMNS, width // CELL_MIN_WIDTH, max(n, 1)))
+    least = max(1, min(most, math.ceil(width / CELL_MAX_WIDTH), max(n, 1)))
+    for columns in range(least, most + 1):
+        if math.ceil(n / columns) * CELL_MIN_HEIGHT <= height:
+            return columns
+    return most
 
 
 class DigitCell:
@@ -32,22 +53,23 @@ class DigitCell:
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, roles: list[str]) -> None:
         cell = layout.addLayout(row=row, col=col)
-        cell.setContentsMargins(4, 4, 4, 4)
+        cell.setContentsMargins(2, 2, 2, 2)
         self.view = cell.addViewBox(row=0, col=0, lockAspect=True, enableMouse=False, invertY=True)
-        self.view.setFixedWidth(70)
-        self.view.setFixedHeight(70)
+        self.view.setFixedWidth(56)
+        self.view.setFixedHeight(56)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.plot = cell.addPlot(row=0, col=1)
-        self.plot.setFixedHeight(120)
+        self.plot.setMinimumHeight(96)
+        theme_plot_item(self.plot)
         self.bars = SoftTargetBars(self.plot, roles)
-        self.text = cell.addLabel("", row=1, col=0, colspan=2, justify="left", size="8pt", color="#222")
+        self.text = cell.addLabel("", row=1, col=0, colspan=2, justify="left", size="7.5pt", color=plot_colours()[1])
         self.text.setFixedHeight(54)
 
     def set_image(self, pixels: torch.Tensor, title: str) -> None:
         self.image.setImage(pixels.reshape(28, 28).cpu().numpy(), levels=(0, 1), lut=_GREY_INVERTED)
         self.view.autoRange(padding=0)
-        self.plot.setTitle(title, size="8pt")
+        self.plot.setTitle(title, size="8pt", color=plot_colours()[1])
 
 
 _GREY_INVERTED = np.array([[255 - i] * 3 for i in range(256)], dtype=np.uint8)  # ink dark on white, like paper
@@ -74,7 +96,7 @@ class SoftTargetsPanel(QWidget):
         self._teacher_test_logits_np: np.ndarray | None = None
         self._test_y_np: np.ndarray | None = None
         self.cells: list[DigitCell] = []
-        self.columns = 2
+        self.columns = 1
         self.text_timer = QTimer(self)
         self.text_timer.setSingleShot(True)
         self.text_timer.setInterval(TEXT_DELAY_MS)
@@ -84,8 +106,12 @@ class SoftTargetsPanel(QWidget):
         for key, text in MODES:
             self.mode.addItem(text, key)
         self.mode.setToolTip("How to pick the digits shown below")
+        self.mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.mode.setMinimumContentsLength(12)
         self.choice = QLineEdit("4, 9, 3, 5")
         self.choice.setToolTip("Classes (for 'By class') or test-set indices (for 'By index'), separated by commas")
+        self.choice.setMaxLength(MAX_CHOICE_CHARS)
+        self.choice.setMinimumWidth(80)
         self.count = QSpinBox()
         self.count.setRange(1, MAX_DIGITS)
         self.count.setValue(1)
@@ -93,8 +119,9 @@ class SoftTargetsPanel(QWidget):
         self.show_button = QPushButton("Show digits")
         self.show_button.setToolTip("Pick the digits from the test set and compute every model's logits once")
         self.problem = QLabel("")
-        self.problem.setStyleSheet("color: #b00020;")
+        self.problem.setStyleSheet(text_style("error"))
         self.problem.setWordWrap(True)
+        self.problem.hide()
         self.viewing = ViewingTemperature(temperature, training_temperature)
         self.viewing.useForDistil.connect(self.useTemperatureForDistil)
         self.slider = self.viewing.slider
@@ -103,18 +130,23 @@ class SoftTargetsPanel(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.sources = QLabel()
         self.sources.setWordWrap(True)
-        self.sources.setStyleSheet("color: #555;")
+        self.sources.setStyleSheet(text_style("muted"))
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
+        theme_plot(self.graphics)
         self.grid = self.graphics.ci
+        self.grid.setContentsMargins(0, 0, 0, 0)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.graphics)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
         self.heatmap_widget = pg.GraphicsLayoutWidget()
-        self.heatmap_widget.setBackground("w")
-        self.heatmap_plot = self.heatmap_widget.addPlot(title="Teacher's average soft target per true class")
+        theme_plot(self.heatmap_widget)
+        self.heatmap_widget.setMinimumSize(200, 180)
+        self.heatmap_plot = self.heatmap_widget.addPlot()
+        theme_plot_item(self.heatmap_plot)
+        self.heatmap_plot.setTitle("Teacher's mean soft target per true class", size="9pt", color=plot_colours()[1])
         self.heatmap_plot.setMouseEnabled(x=False, y=False)
         self.heatmap_plot.hideButtons()
         self.heatmap_plot.setMenuEnabled(False)
@@ -130,8 +162,13 @@ class SoftTargetsPanel(QWidget):
         self.heatmap_plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
         self.colour_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=12)
         self.colour_bar.setImageItem(self.heatmap, insert_in=self.heatmap_plot)
+        colour_axis = self.colour_bar.getAxis("right")
+        colour_axis.setPen(pg.mkPen(plot_colours()[1]))
+        colour_axis.setTextPen(pg.mkPen(plot_colours()[1]))
+        colour_axis.setWidth(44)  # room for labels such as 0.012: the colour bar's numbers are never cut
         self.similarity: np.ndarray | None = None
         self.hover = QLabel("Hover over the heatmap to read a value.")
+        self.hover.setWordWrap(True)
         self.pairs = QLabel()
         self.pairs.setWordWrap(True)
         self.heatmap_off_diagonal = True
@@ -139,12 +176,18 @@ class SoftTargetsPanel(QWidget):
         self.heatmap_mode.addItem("Hide the diagonal (see the wrong classes)", True)
         self.heatmap_mode.addItem("Show the diagonal", False)
         self.heatmap_mode.setToolTip("The diagonal (the right class) dwarfs everything else at low T; hide it to see the rest")
+        self.heatmap_mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.heatmap_mode.setMinimumContentsLength(12)
 
+        digits_label = QLabel("&Digits:")
+        digits_label.setBuddy(self.mode)
+        count_label = QLabel("how &many:")
+        count_label.setBuddy(self.count)
         controls = QHBoxLayout()
-        controls.addWidget(QLabel("Digits:"))
+        controls.addWidget(digits_label)
         controls.addWidget(self.mode)
         controls.addWidget(self.choice, 1)
-        controls.addWidget(QLabel("how many:"))
+        controls.addWidget(count_label)
         controls.addWidget(self.count)
         controls.addWidget(self.show_button)
         t_row = QHBoxLayout()
@@ -153,26 +196,32 @@ class SoftTargetsPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(2)
         left_layout.addWidget(self.legend)
         left_layout.addWidget(self.scroll, 1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(2)
         right_layout.addWidget(self.heatmap_mode)
         right_layout.addWidget(self.heatmap_widget, 1)
         right_layout.addWidget(self.hover)
         right_layout.addWidget(self.pairs)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        left.setMinimumWidth(CELL_MIN_WIDTH)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(4)
         layout.addLayout(controls)
         layout.addWidget(self.problem)
         layout.addLayout(t_row)
         layout.addWidget(self.sources)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.splitter, 1)
 
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.show_button.clicked.connect(self.show_chosen_digits)
@@ -215,6 +264,11 @@ class SoftTargetsPanel(QWidget):
         self.choice.setEnabled(mode in ("class", "index"))
         self.choice.setPlaceholderText({"class": "e.g. 4, 9", "index": "e.g. 0, 17, 1234"}.get(mode, ""))
 
+    def _say(self, text: str) -> None:
+        """A problem with the choice, or "" when there is none (the line then takes no room)."""
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+
     def _parse_choice(self) -> list[int]:
         text = self.choice.text().replace(";", ",").replace(" ", ",")
         try:
@@ -225,7 +279,7 @@ class SoftTargetsPanel(QWidget):
     def show_chosen_digits(self) -> bool:
         """Select digits from the test set by the chosen mode; a bad choice is explained, nothing changes."""
         if self.test_x is None or self.test_y is None:
-            self.problem.setText("No test set: point the Data panel at MNIST to choose digits.")
+            self._say("No test set: point the Data panel at MNIST to choose digits.")
             return False
         mode = self.mode.currentData()
         try:
@@ -236,9 +290,9 @@ class SoftTargetsPanel(QWidget):
                 seed=int(torch.randint(0, 2**31 - 1, (1,)).item()) if mode == "random" else 0,
             )
         except ValueError as exc:
-            self.problem.setText(str(exc))
+            self._say(str(exc))
             return False
-        self.problem.setText("" if len(indices) <= MAX_DIGITS else f"Showing the first {MAX_DIGITS} of {len(indices)} digits.")
+        self._say("" if len(indices) <= MAX_DIGITS else f"Showing the first {MAX_DIGITS} of {len(indices)} digits.")
         indices = indices[:MAX_DIGITS]
         self.digits = [(self.test_x[i], int(self.test_y[i]), f"test #{i}, a {int(self.test_y[i])}") for i in indices]
         self._rebuild_cells()
@@ -269,13 +323,15 @@ class SoftTargetsPanel(QWidget):
             for m in self.models:
                 device = next(m.model.parameters()).device
                 self.logits[m.key] = predict_logits(m.model, x.to(device)).cpu().numpy()
+        room = self.scroll.size()
+        self.columns = grid_columns(len(self.digits), room.width() - 4, room.height() - 4)
         for i, (pixels, label, title) in enumerate(self.digits):
             cell = DigitCell(self.grid, i // self.columns, i % self.columns, roles)
             cell.set_image(pixels, title)
             cell.bars.set_true_class(label)
             self.cells.append(cell)
         rows = -(-len(self.digits) // self.columns)
-        self.graphics.setMinimumHeight(max(200, rows * 190))
+        self.graphics.setMinimumHeight(max(CELL_MIN_HEIGHT, rows * CELL_MIN_HEIGHT))
         self._update_bars(texts_now=True)
         self.digitsChanged.emit()
 
@@ -342,10 +398,39 @@ class SoftTargetsPanel(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001 - QResizeEvent
         super().resizeEvent(event)
-        columns = max(1, min(3, self.scroll.viewport().width() // CELL_WIDTH))
+        self._fit_grid()
+
+    def _fit_grid(self) -> None:
+        """As many columns as make every digit fit the room without scrolling (see ``grid_columns``)."""
+        room = self.scroll.size()
+        columns = grid_columns(len(self.digits), room.width() - 4, room.height() - 4)
         if columns != self.columns:
             self.columns = columns
             self._rebuild_cells()
+
+    # -- remembering ------------------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """The view choices: how digits are picked, the classes or indices typed, how many, the heatmap's mode."""
+        return {"mode": self.mode.currentData(), "choice": self.choice.text(), "count": self.count.value(),
+                "hide_diagonal": bool(self.heatmap_mode.currentData()), "split": self.splitter.sizes()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put back what ``state`` gave; anything unexpected keeps its default."""
+        index = self.mode.findData(state.get("mode"))
+        if index >= 0:
+            self.mode.setCurrentIndex(index)
+        choice = state.get("choice")
+        if isinstance(choice, str) and len(choice) <= MAX_CHOICE_CHARS:
+            self.choice.setText(choice)
+        count = state.get("count")
+        if isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= MAX_DIGITS:
+            self.count.setValue(count)
+        hide = state.get("hide_diagonal")
+        if isinstance(hide, bool):
+            self.heatmap_mode.setCurrentIndex(self.heatmap_mode.findData(hide))
+        split = state.get("split")
+        if isinstance(split, list) and len(split) == 2 and all(isinstance(v, int) and v > 0 for v in split):
+            self.splitter.setSizes(split)
 
     # -- temperature -------------------------------------------------------------------------------------
     def _temperature_changed(self, t: float) -> None:

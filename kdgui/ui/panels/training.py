@@ -15,6 +15,7 @@ from ...core.config import SEED_DISTILL_TRAIN, SEED_STUDENT_TRAIN, SEED_TEACHER_
 from ...core.errors import ConfigError
 from ...core.history import MNIST_TRAIN_IMAGES
 from ...core.training import available_devices
+from ..style import text_style
 from ..widgets.number_field import NumberField
 from ..widgets.problem_label import ProblemLabel
 
@@ -101,7 +102,7 @@ class TrainingPanel(QWidget):
         reset.clicked.connect(lambda: self.forms[self.stage()].set_config(SEED_TRAIN[self.stage()]))
         self.steps_label = QLabel()
         self.steps_label.setWordWrap(True)
-        self.steps_label.setStyleSheet("color: #555;")
+        self.steps_label.setStyleSheet(text_style("muted"))
 
         stage_box = QGroupBox("Per stage")
         stage_layout = QVBoxLayout(stage_box)
@@ -114,6 +115,8 @@ class TrainingPanel(QWidget):
         stage_layout.addWidget(reset)
 
         self.size_combo = QComboBox()
+        self.size_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.size_combo.setMinimumContentsLength(14)
         for limit, text in TRAIN_SIZES:
             self.size_combo.addItem(text, limit)
         self.size_combo.setCurrentIndex(self.size_combo.findData(DEFAULT_TRAIN_SIZE))
@@ -121,11 +124,13 @@ class TrainingPanel(QWidget):
                                    "Validation and test always use their full 10,000 images.")
         self.seed = NumberField("seed", integer=True, low=0, high=2**32 - 1, value=0, hint="Same seed, same run: initial weights, shuffling, dropout.")
         self.device_combo = QComboBox()
+        self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setMinimumContentsLength(14)
         self.device_combo.addItem("Auto (a GPU if there is one)", "auto")
         for name, description in available_devices():
             self.device_combo.addItem(description, name)
         self.device_combo.setToolTip("Where the networks train. Lists the CPU and every CUDA or MPS device PyTorch sees.")
-        self.keep_best_box = QCheckBox("Keep the epoch with the best validation accuracy")
+        self.keep_best_box = QCheckBox("Keep the best epoch (validation)")
         self.keep_best_box.setChecked(SEED_TEACHER_TRAIN.keep_best)
         self.keep_best_box.setToolTip("At the end, go back to the epoch-end weights that scored best on the validation set\n"
                                       "(never the test set), as the seed did by stopping at about 20 epochs.")

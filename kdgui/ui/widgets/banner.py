@@ -5,11 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-_STYLES = {
-    "error": ("#fdecea", "#b71c1c", "✖"),
-    "warning": ("#fff8e1", "#8a6d00", "⚠"),
-    "info": ("#e8f1fb", "#0d47a1", "ℹ"),
-}
+from ..style import background_colour, text_colour
+
+ICONS = {"error": "✖", "warning": "⚠", "info": "ℹ"}
 
 
 class MessageBanner(QFrame):
@@ -33,7 +31,7 @@ class MessageBanner(QFrame):
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
-        background, foreground, icon = _STYLES[level]
+        background, foreground, icon = background_colour(level), text_colour(level), ICONS[level]
         self.level = level
         self.setStyleSheet(f"MessageBanner {{ background: {background}; border: 1px solid {foreground}; border-radius: 3px; }}"
                            f" QLabel {{ color: {foreground}; }}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
+from ..style import text_style
 from .number_field import NumberField
 
 MAX_LAYERS = 8
@@ -27,7 +28,7 @@ class LayerListEditor(QWidget):
         self.grid.setVerticalSpacing(3)
         for col, text in enumerate(("", "Width", "Dropout")):
             header = QLabel(text)
-            header.setStyleSheet("color: #555;")
+            header.setStyleSheet(text_style("muted"))
             self.grid.addWidget(header, 0, col)
         self.grid.setColumnStretch(1, 1)
         self.grid.setColumnStretch(2, 1)

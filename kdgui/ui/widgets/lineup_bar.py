@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidg
 
 from ...core.config import KIND_TITLES, KINDS
 from ...core.lineup import BUNDLED, Lineup
-from ..style import ROLE_COLOURS
+from ..style import ROLE_COLOURS, text_style
+from .elided_label import ElidedComboBox
 
 SHORT_TITLES = {"teacher": "Teacher", "student": "Student", "distilled": "Distilled"}
 AUTOMATIC = "__automatic__"  # the combo's data for "let the default rule choose" (None cannot be told from no data)
@@ -35,9 +36,9 @@ class LineupBar(QWidget):
             if i:
                 layout.addWidget(QLabel("·"))
             label = QLabel(f"<span style='color:{ROLE_COLOURS[role]}'>■</span> {SHORT_TITLES[role]}:")
-            combo = QComboBox()
+            combo = ElidedComboBox()
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(8)  # long run names shorten (the full text is the tooltip) on a narrow window
             combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             combo.setAccessibleName(f"{KIND_TITLES[role]} on stage")
             label.setBuddy(combo)
@@ -46,7 +47,7 @@ class LineupBar(QWidget):
             layout.addWidget(combo, 1)
             self.combos[role] = combo
         self.note = QLabel()
-        self.note.setStyleSheet("color: #8a6d00;")
+        self.note.setStyleSheet(text_style("warning"))
         self.note.setVisible(False)
         layout.addWidget(self.note)
 

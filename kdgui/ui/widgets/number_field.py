@@ -8,7 +8,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QLineEdit, QWidget
 
-INVALID_STYLE = "QLineEdit { border: 1px solid #c62828; background: #fff3f3; }"
+from ..style import background_colour, text_colour
+
+
+def invalid_style() -> str:
+    """A refused field: a red border on a pale red ground (dark red on a dark palette)."""
+    return f"QLineEdit {{ border: 1px solid {text_colour('error')}; background: {background_colour('error')}; }}"
 
 
 class NumberField(QLineEdit):
@@ -16,14 +21,18 @@ class NumberField(QLineEdit):
 
     The reason for a refusal is the tooltip and ``problem()``; panels show it next to the field, so a bad
     value is seen where it is typed and never reaches the engine. Up/Down keys step whole numbers.
+    ``special_text`` (opt-in, like QSpinBox's special value text) is shown for the lowest value and accepted
+    in its place, e.g. "all" for a limit of 0 that means no limit.
     """
 
     valueChanged = Signal(object)  # the new value, or None when the text is refused
 
     def __init__(self, name: str, *, integer: bool, low: float, high: float, low_open: bool = False,
-                 value: float | None = None, step: float = 1, hint: str = "", parent: QWidget | None = None) -> None:
+                 value: float | None = None, step: float = 1, hint: str = "", special_text: str = "",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
+        self.special_text = special_text
         self.integer = integer
         self.low, self.high, self.low_open = low, high, low_open
         self.step = step
@@ -33,6 +42,9 @@ class NumberField(QLineEdit):
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.setAccessibleName(name)
         self.textChanged.connect(self._check)
+        if special_text:
+            self.setPlaceholderText(special_text)
+            self.editingFinished.connect(self._show_special)
         if value is not None:
             self.setValue(value)
         else:
@@ -48,16 +60,27 @@ class NumberField(QLineEdit):
         return self._problem is None
 
     def setValue(self, value: float) -> None:
-        self.setText(format_number(value, self.integer))
+        self.setText(self.special_text if self._is_special(value) else format_number(value, self.integer))
+
+    def _is_special(self, value: float | None) -> bool:
+        return bool(self.special_text) and value is not None and value == self.low and not self.low_open
+
+    def _show_special(self) -> None:
+        """The lowest value typed as a number reads as its special text once editing ends."""
+        if self._is_special(self._value) and self.text() != self.special_text:
+            self.setText(self.special_text)
 
     def bounds_text(self) -> str:
         fmt = lambda v: format_number(v, self.integer)  # noqa: E731
         if self.low_open:
             return f"greater than {fmt(self.low)} and at most {fmt(self.high)}"
-        return f"between {fmt(self.low)} and {fmt(self.high)}"
+        special = f" ({fmt(self.low)} reads '{self.special_text}')" if self.special_text else ""
+        return f"between {fmt(self.low)} and {fmt(self.high)}{special}"
 
     def _parse(self, text: str) -> float | int:
         cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
+        if self.special_text and not self.low_open and cleaned.lower() in ("", self.special_text.lower().replace(" ", "")):
+            return int(self.low) if self.integer else self.low
         if not cleaned:
             raise ValueError(f"{self.name} is empty: type a {'whole number' if self.integer else 'number'}")
         try:
@@ -82,7 +105,7 @@ class NumberField(QLineEdit):
             value, problem = None, str(exc)
         changed = value != self._value or problem != self._problem
         self._value, self._problem = value, problem
-        self.setStyleSheet(INVALID_STYLE if problem else "")
+        self.setStyleSheet(invalid_style() if problem else "")
         tip = problem or f"{self.name}: {self.bounds_text()}"
         self.setToolTip(f"{tip}\n{self.hint}" if self.hint else tip)
         if changed:

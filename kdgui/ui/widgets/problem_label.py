@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
+from ..style import text_style
+
 
 class ProblemLabel(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
-        self.setStyleSheet("color: #b71c1c;")
+        self.setStyleSheet(text_style("error"))
         self.setAccessibleName("problem")
         self.hide()
 

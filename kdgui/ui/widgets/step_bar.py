@@ -5,12 +5,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
+from ..style import chip_colours, text_style
+
 DONE, CURRENT, WAITING = "done", "current", "waiting"
-_STYLE = {
-    DONE: "QToolButton { color: #1b5e20; background: #e8f5e9; border: 1px solid #a5d6a7; border-radius: 11px; padding: 2px 10px; }",
-    CURRENT: "QToolButton { color: white; background: #1565c0; border: 1px solid #0d47a1; border-radius: 11px; padding: 2px 10px; font-weight: bold; }",
-    WAITING: "QToolButton { color: #555; background: #f2f2f2; border: 1px solid #cfcfcf; border-radius: 11px; padding: 2px 10px; }",
-}
+
+
+def chip_style(state: str) -> str:
+    """A step's look: its colours from style.py (light or dark), rounded; the current step in bold."""
+    text, background, border = chip_colours(state)
+    bold = " font-weight: bold;" if state == CURRENT else ""
+    return (f"QToolButton {{ color: {text}; background: {background}; border: 1px solid {border}; border-radius: 11px; "
+            f"padding: 2px 10px;{bold} }}")
 
 
 class StepBar(QWidget):
@@ -29,7 +34,7 @@ class StepBar(QWidget):
         for i, (key, title) in enumerate(steps):
             if i:
                 arrow = QLabel("›")
-                arrow.setStyleSheet("color: #888; font-size: 16px;")
+                arrow.setStyleSheet(text_style("muted", "font-size: 16px;"))
                 layout.addWidget(arrow)
             button = QToolButton()
             button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -47,5 +52,5 @@ class StepBar(QWidget):
         number = list(self.buttons).index(key) + 1
         mark = "✓ " if state == DONE else f"{number} "
         button.setText(f"{mark}{self.titles[key]}")
-        button.setStyleSheet(_STYLE[state])
+        button.setStyleSheet(chip_style(state))
         button.setAccessibleName(f"step {self.titles[key]}: {state}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..style import MUTED_COLOUR
+from ..style import text_style
 from ..temperature_model import TemperatureModel
 from .temperature_slider import TemperatureSlider
 
@@ -28,7 +28,7 @@ class ViewingTemperature(QWidget):
         self.use_button = QPushButton()
         self.use_button.clicked.connect(lambda: self.useForDistil.emit(self.viewing.temperature))
         self.note = QLabel()
-        self.note.setStyleSheet(f"color: {MUTED_COLOUR};")
+        self.note.setStyleSheet(text_style("muted"))
         self.note.setWordWrap(True)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
