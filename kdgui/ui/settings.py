@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
@@ -12,21 +12,10 @@ SETTINGS_VERSION = 1
 
 
 class Restorable(Protocol):
+    """A panel, or WindowArrangement for the window's own layout: its part of what is remembered, and putting it back."""
+
     def state(self) -> dict[str, Any]: ...
     def restore(self, state: dict[str, Any]) -> str | None: ...  # a note when something could not be put back
-
-
-class Remembered:
-    """A Restorable from two functions, for state that belongs to no one panel (e.g. the window's own layout)."""
-
-    def __init__(self, state: Callable[[], dict[str, Any]], restore: Callable[[dict[str, Any]], str | None]) -> None:
-        self._state, self._restore = state, restore
-
-    def state(self) -> dict[str, Any]:
-        return self._state()
-
-    def restore(self, state: dict[str, Any]) -> str | None:
-        return self._restore(state)
 
 
 def save(settings: QSettings, window: QMainWindow, panels: dict[str, Restorable]) -> None:

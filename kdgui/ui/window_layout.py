@@ -180,6 +180,12 @@ def place_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     docks["data"].raise_()
 
 
+def window_size(room: QSize) -> tuple[int, int]:
+    """The first size of the window on a screen with ``room``: 1360x860, or 85% of a larger screen, never larger than it."""
+    return (min(room.width(), max(1360, round(room.width() * 0.85))),
+            min(room.height(), max(860, round(room.height() * 0.85))))
+
+
 def default_left_width(window_width: int) -> int:
     """The settings docks' width: 400 px on a wide window, less on a narrow one (they keep their own minimum)."""
     return max(300, min(LEFT_WIDTH, round(window_width * 0.3)))

@@ -170,6 +170,6 @@ def test_the_digit_grid_uses_the_fewest_columns_that_fit(n, width, height, colum
 def test_the_window_opens_no_larger_than_its_screen(screen, size):
     from PySide6.QtCore import QSize
 
-    from kdgui.ui.main_window import window_size
+    from kdgui.ui.window_layout import window_size
 
     assert window_size(QSize(*screen)) == size
