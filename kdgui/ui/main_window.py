@@ -286,7 +286,8 @@ class QtMainWindow(QMainWindow):
     def _restorable(self) -> dict:
         return {"data": self.data_panel, "networks": self.networks_panel, "training": self.training_panel,
                 "distillation": self.distillation_panel, "curves": self.curves_panel, "viewing": self.temperature,
-                "soft_targets": self.soft_targets_panel, "runs": self.runs_panel, "layout": self.arrangement}
+                "soft_targets": self.soft_targets_panel, "runs": self.runs_panel, "experiments": self.experiments_panel,
+                "layout": self.arrangement}
 
     def save_settings(self) -> None:
         if self.remember:

@@ -101,8 +101,15 @@ def apply_requested_palette(app: QApplication, argv: list[str] | None = None) ->
 def text_colour(kind: str) -> str:
     """'muted' (secondary text), or one of hint, info, ok, warning, error, readable on the current palette."""
     if kind == "muted":
-        return palette().color(QPalette.ColorRole.PlaceholderText).name()
+        return _opaque(palette().color(QPalette.ColorRole.PlaceholderText), palette().color(QPalette.ColorRole.Window)).name()
     return _TEXT[kind][is_dark()]
+
+
+def _opaque(colour: QColor, over: QColor) -> QColor:
+    """``colour`` blended over ``over`` by its opacity: Fusion's placeholder text is black at 50%, and a style sheet
+    given only its name would draw it fully black."""
+    a = colour.alphaF()
+    return QColor.fromRgbF(*(a * getattr(colour, c)() + (1 - a) * getattr(over, c)() for c in ("redF", "greenF", "blueF")))
 
 
 def background_colour(kind: str) -> str:

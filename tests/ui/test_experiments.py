@@ -5,6 +5,7 @@ in tmp, synthetic data, and a teacher and a student from labels trained quickly 
 """
 
 import csv
+import json
 import os
 import stat
 import time
@@ -279,3 +280,64 @@ def test_a_failed_sweep_says_why(qtbot, fake_window, make_panel, runner):
     assert blocker.args == ["sweep", "failed"]
     assert panel.sweep.status.text().startswith("The sweep failed: ") and "no-such-run" in panel.sweep.status.text()
     assert panel.sweep.run_button.isEnabled()
+
+
+def test_the_forms_and_the_tab_in_front_come_back_in_a_second_panel(make_panel):
+    first = make_panel()
+    sweep, study = first.sweep, first.study
+    sweep.temperatures_edit.setText("2, 8")
+    sweep.sweep_epochs.setValue(3)
+    sweep.sweep_seeds.setValue(2)
+    sweep.sweep_loss.setCurrentIndex(sweep.sweep_loss.findData("hinton"))
+    sweep.sweep_alpha.setValue(0.7)
+    sweep.sweep_limit.setValue(500)
+    study.study_choice.setCurrentIndex(study.study_choice.findData("only-classes"))
+    study.study_classes.setText("1, 2")
+    study.study_loss.setCurrentIndex(study.study_loss.findData("soft_mse"))
+    study.study_temperature.setValue(8)
+    study.study_epochs.setValue(4)
+    study.study_limit.setValue(1000)
+    first.tabs.setCurrentWidget(study)
+    state = json.loads(json.dumps(first.state()))  # as the settings file keeps it
+
+    second = make_panel()
+    assert second.restore(state) is None  # nothing to tell the user
+    assert second.state() == state
+    assert second.tabs.currentWidget() is second.study
+    student = lambda: NetSpec(hidden=(8,))  # noqa: E731
+    assert second.sweep.sweep_config("t", student) == sweep.sweep_config("t", student)
+    assert second.study.study_config("t", student) == study.study_config("t", student)
+    assert second.sweep.sweep_limit.text() == "500" and second.study.study_classes.text() == "1, 2"
+
+    state["sweep"]["training_images"] = "all"  # 'all' (every image) comes back as 'all'
+    state["tab"] = "results"
+    second.restore(state)
+    assert second.sweep.sweep_limit.text() == "all" and second.sweep.sweep_limit.value() == 0
+    assert second.tabs.currentWidget() is second.results
+
+
+def test_remembered_values_the_forms_refuse_keep_the_defaults(make_panel):
+    panel = make_panel()
+    defaults = panel.state()
+    bad = {
+        "tab": "nowhere",
+        "sweep": {"temperatures": "1, -2", "epochs": "0", "seeds": 2.5, "loss": "l2", "alpha": "2", "training_images": True},
+        "study": {"study": "unknown", "classes": "3, 12", "loss": 7, "temperature": "-1", "epochs": [],
+                  "training_images": "-5"},
+    }
+    assert panel.restore(bad) is None
+    assert panel.state() == defaults
+    for wrong in ({"sweep": "not a form", "study": None, "tab": 1}, {"sweep": {"temperatures": "1, " * 200 + "2"}},
+                  {"sweep": {"temperatures": "4, 2000", "epochs": 1e9, "alpha": float("nan")}}, {}):
+        panel.restore(wrong)
+        assert panel.state() == defaults
+    # A study that is known comes back; its values that are refused keep that study's own defaults.
+    panel.restore({"study": {"study": "only-classes", "classes": "0, 1, 2, 3, 4, 5, 6, 7, 8, 9", "temperature": "5000",
+                             "loss": "nonsense"}})
+    study = panel.study
+    assert study.study_choice.currentData() == "only-classes"
+    assert study.study_classes.text() == "7, 8" and study.study_temperature.value() == 20
+    assert study.study_loss.currentData() == "hinton"
+    # Classes are not put back into a study that takes none.
+    panel.restore({"study": {"study": "noise", "classes": "3"}})
+    assert study.study_classes.text() == "" and not study.study_classes.isEnabled()

@@ -1,12 +1,16 @@
 """Plots export PNG/SVG/CSV and show values on hover; ``kdgui --screenshot`` renders the window and exits."""
 
 import csv
+import re
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QWidget
 
 from kdgui import app as kdgui_app
+from kdgui.ui import style
 from kdgui.ui.main_window import PANELS
 from kdgui.ui.widgets.plot_export import export_plot
 from ui_helpers import train
@@ -71,3 +75,37 @@ def test_the_application_has_the_kdgui_icon(qapp):
 
     icon = app_icon()
     assert not icon.isNull() and not icon.pixmap(32, 32).isNull()
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_plots_and_notes_follow_the_palette(qapp, make_window, dark):
+    """Curves, Experiments and Compare draw on the palette's base in its text colour; their notes use style's colours."""
+    old = qapp.palette()
+    if dark:
+        qapp.setPalette(style.dark_palette())
+    try:
+        window = make_window()
+        background, foreground = style.plot_colours()
+        assert (background, foreground) == (("#1f1f1f", "#e6e6e6") if dark else ("#ffffff", "#000000"))
+        panels = (window.curves_panel, window.experiments_panel, window.report_panel)
+        plots = [plot for panel in panels for plot in panel.findChildren(pg.PlotWidget)]
+        assert len(plots) == 6  # three loss charts, accuracy, the sweep and the study
+        for plot in plots:
+            assert plot.backgroundBrush().color().name() == background
+            item = plot.getPlotItem()
+            assert item.getAxis("left").textPen().color().name() == foreground
+            assert item.titleLabel.opts["color"] == foreground
+        legend = window.curves_panel.accuracy_item.legend
+        assert legend.opts["labelTextColor"] == foreground
+        assert legend.opts["brush"].color().name() == background
+        # No fixed greys: every colour in these panels' style sheets is one of style's, for this palette.
+        allowed = {style.text_colour(kind) for kind in ("muted", "hint", "info", "ok", "warning", "error")}
+        allowed |= {style.background_colour(kind) for kind in ("info", "warning", "error", "ok", "waiting")}
+        for panel in panels:
+            for widget in [panel, *panel.findChildren(QWidget)]:
+                assert set(re.findall(r"#[0-9a-fA-F]{3,8}\b", widget.styleSheet())) <= allowed, widget
+        muted = style.text_style("muted")
+        curves = window.curves_panel
+        assert curves.hint.styleSheet() == curves.loss_caption.styleSheet() == muted
+    finally:
+        qapp.setPalette(old)

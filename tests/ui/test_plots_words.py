@@ -7,6 +7,7 @@ import math
 
 import pytest
 from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QApplication
 
 from kdgui.core.config import DistillConfig, Job, NetSpec, TrainConfig
 from kdgui.core.history import RunHistory
@@ -161,3 +162,16 @@ def test_number_field_special_text_is_opt_in(qtbot):
     assert plain.text() == "0"
     plain.setText("")
     assert plain.value() is None and "empty" in plain.problem()
+
+
+def test_the_hint_row_ends_in_an_ellipsis_rather_than_being_cut(panel):
+    hint = panel.hint
+    assert hint.text() == "Hover for values · right-click a plot to export PNG, SVG or CSV" == hint.toolTip()
+    panel.resize(1400, 700)
+    QApplication.processEvents()
+    assert not hint.is_elided() and hint.geometry().right() < panel.width()
+    panel.resize(560, 700)  # a narrow tab: the tip gives way, the controls keep their room
+    QApplication.processEvents()
+    assert hint.is_elided() and hint.isVisible() and hint.geometry().right() < panel.width()
+    assert panel.log_box.geometry().right() < hint.geometry().left()
+    assert panel.minimumSizeHint().width() <= 560

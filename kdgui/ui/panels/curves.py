@@ -16,13 +16,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget,
 )
 
 from ...core.config import Job
 from ...core.events import Evaluation
 from ...core.history import EmaSmoother, RunHistory
 from ...core.verdicts import CROSS_ENTROPY, LOSS_KIND_TITLES, LOSS_KINDS, loss_kind, loss_settings
+from ..style import plot_colours, text_style, theme_plot
+from ..widgets.elided_label import ElidedLabel
 from ..widgets.plot_export import FORMATS, export_plot
 
 FLUSH_INTERVAL_MS = 100  # curves redraw at most 10 times a second, however fast batches arrive
@@ -189,10 +191,11 @@ class CurvesPanel(QWidget):
         self.accuracy_item: pg.PlotItem = self.accuracy_plot.getPlotItem()
         charts = [(widget, LOSS_KIND_TITLES[kind], LOSS_AXIS_LABELS[kind]) for kind, widget in self.loss_plots.items()]
         charts.append((self.accuracy_plot, "Accuracy at each evaluation (solid: validation, dashed: test)", "accuracy (%)"))
+        background, foreground = plot_colours()  # the palette's base and text: light or dark like the desktop
         for widget, title, y_label in charts:
-            widget.setBackground("w")
+            theme_plot(widget)
             item = widget.getPlotItem()
-            item.setTitle(title, size="10pt", color="#333")
+            item.setTitle(title, size="10pt", color=foreground)
             item.setLabel("bottom", "epoch")
             item.setLabel("left", y_label)
             item.showGrid(x=True, y=True, alpha=0.2)
@@ -205,7 +208,7 @@ class CurvesPanel(QWidget):
             self._add_export_actions(item)
         # One legend for all the charts (same colours; the runs list names them too): accuracies rise to the top
         # and leave the bottom right free, while on a loss chart every corner holds some run's curve.
-        self.accuracy_item.addLegend(offset=(-10, -10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
+        self.accuracy_item.addLegend(offset=(-10, -10), labelTextColor=foreground, brush=pg.mkBrush(translucent(background, 200)))
         # Sensible empty axes until the first points arrive; auto-range stays on.
         self.accuracy_item.setRange(xRange=(0, 1), yRange=(0, 100), disableAutoRange=False)
         for item in self.loss_items.values():
@@ -225,7 +228,7 @@ class CurvesPanel(QWidget):
         self.smoothing_label = QLabel()
         self.empty_label = QLabel("No curves yet. Press <b>Train teacher</b> above, or tick a run in the <b>Runs</b> panel.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("color: #666; padding: 4px;")
+        self.empty_label.setStyleSheet(text_style("muted", "padding: 4px;"))
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Smoothing"))
         controls.addWidget(self.smoothing_slider)
@@ -233,14 +236,14 @@ class CurvesPanel(QWidget):
         controls.addSpacing(12)
         controls.addWidget(self.raw_box)
         controls.addWidget(self.log_box)
-        hint = QLabel("Hover for values · right-click a plot to export PNG, SVG or CSV")
-        hint.setStyleSheet("color: #666;")
-        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a tip, not worth widening the window for
-        controls.addWidget(hint, 1)
+        # A tip, not worth widening the window for: it ends in '…' when the row is short (the tooltip has it all).
+        self.hint = ElidedLabel("Hover for values · right-click a plot to export PNG, SVG or CSV", minimum_chars=3)
+        self.hint.setStyleSheet(text_style("muted"))
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        controls.addWidget(self.hint, 1)
         self.loss_caption = QLabel()
         self.loss_caption.setWordWrap(True)
-        self.loss_caption.setStyleSheet("color: #444;")
+        self.loss_caption.setStyleSheet(text_style("muted"))
         losses = QWidget()
         loss_layout = QVBoxLayout(losses)
         loss_layout.setContentsMargins(0, 0, 0, 0)
@@ -263,9 +266,11 @@ class CurvesPanel(QWidget):
         # Hover: one vertical line, value box and markers per chart, keyed "accuracy" or by the loss kind.
         self._hover = {}
         for key, widget in [*self.loss_plots.items(), ("accuracy", self.accuracy_plot)]:
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine))
-            text = pg.TextItem(color="#111", fill=pg.mkBrush(255, 255, 255, 230), border=pg.mkPen("#999"))
-            markers = pg.PlotDataItem(pen=None, symbol="o", symbolSize=8, symbolBrush=None, symbolPen=pg.mkPen("#111", width=1.5))
+            # The palette's text colour, faded for the line and the box's border; the box is the plot's base colour.
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(translucent(foreground, 110), style=Qt.PenStyle.DotLine))
+            text = pg.TextItem(color=foreground, fill=pg.mkBrush(translucent(background, 230)),
+                               border=pg.mkPen(translucent(foreground, 110)))
+            markers = pg.PlotDataItem(pen=None, symbol="o", symbolSize=8, symbolBrush=None, symbolPen=pg.mkPen(foreground, width=1.5))
             item = widget.getPlotItem()
             for graphic in (line, text, markers):
                 item.vb.addItem(graphic, ignoreBounds=True)  # not plot curves: kept out of the legend, the CSV and the range
@@ -394,7 +399,7 @@ class CurvesPanel(QWidget):
         for kind, widget in self.loss_plots.items():
             widget.setVisible(kind in visible)
             if kind in visible:
-                self.loss_items[kind].setTitle(self.loss_chart_title(kind), size="10pt", color="#333")
+                self.loss_items[kind].setTitle(self.loss_chart_title(kind), size="10pt", color=plot_colours()[1])
         scale = ", log scale" if self.log_box.isChecked() else ""
         caption = f"Training loss per batch (faint: each batch, bold: smoothed{scale})."
         if len(visible) > 1:
@@ -536,6 +541,13 @@ class CurvesPanel(QWidget):
                 path += suffix
             export_plot(plot, path)
             self.exported.emit(path)
+
+
+def translucent(colour: str, alpha: int) -> QColor:
+    """``colour`` ('#rrggbb') with opacity ``alpha`` (0-255)."""
+    result = QColor(colour)
+    result.setAlpha(alpha)
+    return result
 
 
 def _nearest(xs: np.ndarray, x: float) -> int | None:

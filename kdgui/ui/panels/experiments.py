@@ -28,6 +28,7 @@ from .study_page import StudyPage
 from .sweep_page import ExperimentPage, SweepPage
 
 KINDS = ("sweep", "study")  # the runner's job kinds this panel starts
+TAB_KEYS = ("sweep", "study", "results")  # the sub-tabs, in order, as remembered across restarts
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,22 @@ class ExperimentsPanel(QWidget):
         runner.failed.connect(self._on_failed)
         runner.ended.connect(self._on_ended)
         self.update_actions()
+
+    # -- remembered across restarts -------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """The Sweep and Studies forms as typed, and the sub-tab in front."""
+        index = self.tabs.currentIndex()
+        return {"tab": TAB_KEYS[index] if 0 <= index < len(TAB_KEYS) else TAB_KEYS[0],
+                "sweep": self.sweep.state(), "study": self.study.state()}
+
+    def restore(self, state: dict[str, Any]) -> str | None:
+        """Put back what ``state`` gave; anything the forms would refuse keeps its default, quietly (no note)."""
+        for key, page in (("sweep", self.sweep), ("study", self.study)):
+            if isinstance(state.get(key), dict):
+                page.restore(state[key])
+        if state.get("tab") in TAB_KEYS:
+            self.tabs.setCurrentIndex(TAB_KEYS.index(state["tab"]))
+        return None
 
     # -- state ------------------------------------------------------------------------------------------
     def running(self) -> bool:

@@ -20,6 +20,7 @@ from torch import nn
 from ...core.export import export_model, max_abs_difference
 from ...core.predict import NamedModel
 from ...core.report import ModelFigures, measure, network_label, summary_sentence, test_accuracy
+from ..style import text_style
 from ..worker import QtTaskWorker, start_in_thread
 
 COLUMNS = ("Network", "Parameters", "On disk", "1 image", "Per image in 256", "Test accuracy")
@@ -98,7 +99,7 @@ class ReportPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         note = QLabel("Latency: median CPU time of a forward pass in this process (inference mode), batch 1 and batch 256.")
-        note.setStyleSheet("color: #555;")
+        note.setStyleSheet(text_style("muted"))
         note.setWordWrap(True)
 
         top = QHBoxLayout()

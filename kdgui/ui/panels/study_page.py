@@ -12,13 +12,17 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ...core.config import SEED_DISTILL, SEED_DISTILL_TRAIN, STUDY_TITLES, NetSpec
+from ...core.config import NUM_CLASSES, SEED_DISTILL, SEED_DISTILL_TRAIN, STUDY_TITLES, NetSpec
 from ...core.errors import ConfigError
 from ...core.events import Cancelled, Evaluation, Started
 from ...core.studies import DEFAULT_CLASSES, PARAGRAPH, STUDIES, StudyCancelled, StudyConfig, StudyFinished, StudyStarted
+from ..style import plot_colours, theme_plot
 from ..widgets.number_field import NumberField
 from .results_table import fmt_acc
-from .sweep_page import LOSS_TIP, TEST_COLOUR, ExperimentPage, check_fields, fit_table_height, loss_combo, training_images_field
+from .sweep_page import (
+    LOSS_TIP, TEST_COLOUR, ExperimentPage, check_fields, fit_table_height, loss_combo, restore_choice, restore_number,
+    restore_text, training_images_field,
+)
 
 # Paper-like study defaults. With the seed's soft-MSE loss at T=4 a 784-50-10 student barely learns a digit it never
 # sees; Hinton's loss at T=20 passes on far more of the teacher's knowledge about it.
@@ -48,6 +52,14 @@ def parse_classes(text: str) -> tuple[int, ...]:
         except ValueError:
             raise ConfigError(f"{p.strip()!r} is not a digit: give digits 0 to 9 separated by commas") from None
     return tuple(values)
+
+
+def check_classes(text: str) -> tuple[int, ...]:
+    """``parse_classes``, with the digits 0 to 9 and fewer than all ten (a ConfigError says why not)."""
+    classes = parse_classes(text)
+    if any(not 0 <= c < NUM_CLASSES for c in classes) or len(set(classes)) >= NUM_CLASSES:
+        raise ConfigError(f"classes are some of the digits 0 to {NUM_CLASSES - 1}")
+    return classes
 
 
 class StudyPage(ExperimentPage):
@@ -94,10 +106,11 @@ class StudyPage(ExperimentPage):
         # Rows fit their (wrapped) text as the width changes, and the table stays as tall as its rows.
         self.study_numbers.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.study_numbers.verticalHeader().sectionResized.connect(lambda *_: fit_table_height(self.study_numbers))
-        self.study_plot = pg.PlotWidget(background="w")
+        self.study_plot = pg.PlotWidget()
+        theme_plot(self.study_plot)  # the palette's base and text colours, light or dark
         self.study_plot.setMinimumHeight(220)
         splot = self.study_plot.getPlotItem()
-        splot.setTitle("Test accuracy against iterations")
+        splot.setTitle("Test accuracy against iterations", color=plot_colours()[1])
         splot.setLabel("bottom", "iteration")
         splot.setLabel("left", "test accuracy (%)")
         splot.showGrid(x=True, y=True, alpha=0.2)
@@ -133,6 +146,23 @@ class StudyPage(ExperimentPage):
         self.study_loss.setCurrentIndex(max(0, self.study_loss.findData(defaults["loss"])))
         self.study_temperature.setValue(defaults["temperature"])
         self.changed.emit()
+
+    def state(self) -> dict[str, Any]:
+        """The form as typed: the study's name, the classes' and numbers' texts and the loss's name."""
+        return {"study": self.study_choice.currentData(), "classes": self.study_classes.text(),
+                "loss": self.study_loss.currentData(), "temperature": self.study_temperature.text(),
+                "epochs": self.study_epochs.text(), "training_images": self.study_limit.text()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put back what ``state`` gave; a value the form would refuse keeps the default (the study's own, for its
+        classes, loss and temperature)."""
+        restore_choice(self.study_choice, state.get("study"))  # first: choosing a study puts in its defaults
+        if self.study_classes.isEnabled():
+            restore_text(self.study_classes, state.get("classes"), check_classes)
+        restore_choice(self.study_loss, state.get("loss"))
+        for key, field in (("temperature", self.study_temperature), ("epochs", self.study_epochs),
+                           ("training_images", self.study_limit)):
+            restore_number(field, state.get(key))
 
     def study_config(self, teacher_run: str, student: Callable[[], NetSpec]) -> StudyConfig:
         """The study Run would start, checked by the core; ``student`` is asked last, after this page's own fields."""

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ...core.config import LOSS_TITLES, SEED_DISTILL_TRAIN, NetSpec
+from ...core.config import LOSS_TITLES, SEED_DISTILL_TRAIN, DistillConfig, NetSpec
 from ...core.errors import ConfigError
 from ...core.events import Progress
 from ...core.sweep import (
@@ -26,7 +26,8 @@ from ...core.sweep import (
     TemperaturePoint,
 )
 from ...core.verdicts import sweep_verdict
-from ..widgets.number_field import NumberField
+from ..style import plot_colours, theme_plot
+from ..widgets.number_field import NumberField, format_number
 from ..widgets.plot_export import FORMATS, export_plot
 from ..widgets.problem_label import ProblemLabel
 
@@ -39,6 +40,7 @@ LOSS_TIP = ("Hinton: α·T²·KL(teacher ‖ student) + (1−α)·cross-entropy 
             "soft-target MSE at T=4 a 784-50-10 student barely learns a digit it never sees, while Hinton's loss at T=20 "
             "recovers far more of it.")
 TRAINING_IMAGES_TIP = "Use only the first N training images; 0 or 'all': every one of them"
+MAX_FORM_TEXT = 200  # a remembered text field longer than this is not put back (no form needs that much)
 
 
 def loss_combo() -> QComboBox:
@@ -83,6 +85,53 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
             raise ConfigError(f"temperatures must be positive numbers, got {p.strip()}")
         values.append(value)
     return tuple(values)
+
+
+def restore_text(edit: QLineEdit, text: Any, check: Callable[[str], object]) -> bool:
+    """Put remembered ``text`` in ``edit`` if ``check`` accepts it (a ConfigError or ValueError refuses it); else keep its own."""
+    if not isinstance(text, str) or len(text) > MAX_FORM_TEXT:
+        return False
+    try:
+        check(text)
+    except (ConfigError, ValueError):
+        return False
+    edit.setText(text)
+    return True
+
+
+def restore_number(field: NumberField, value: Any) -> bool:
+    """Put a remembered value back in ``field``: its text (e.g. 'all'), or a number; a value it refuses keeps its own."""
+    if isinstance(value, str):
+        text = value if len(value) <= MAX_FORM_TEXT else None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and (not field.integer or value == int(value)):
+        text = format_number(value, field.integer)
+    else:
+        text = None
+    if text is None:
+        return False
+    old = field.text()
+    field.setText(text)
+    if field.isValid():
+        return True
+    field.setText(old)
+    return False
+
+
+def restore_choice(combo: QComboBox, data: Any) -> bool:
+    """Choose the item whose data is ``data``; anything else keeps the current choice."""
+    index = combo.findData(data) if isinstance(data, str) else -1
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    return index >= 0
+
+
+def check_temperatures(text: str) -> tuple[float, ...]:
+    """``parse_temperatures`` and the core's range check of each (a ConfigError says why not)."""
+    temperatures = parse_temperatures(text)
+    for t in temperatures:
+        DistillConfig(temperature=t)
+    return temperatures
 
 
 def check_fields(fields: tuple[NumberField, ...]) -> None:
@@ -235,9 +284,10 @@ class SweepPage(ExperimentPage):
     def _build_plot(self) -> pg.PlotWidget:
         # Created once, refilled with setData as evaluations arrive. x is log10(T) with T-valued ticks,
         # because pyqtgraph's ErrorBarItem does not follow a log-mode axis.
-        self.sweep_plot = pg.PlotWidget(background="w")
+        self.sweep_plot = pg.PlotWidget()
+        theme_plot(self.sweep_plot)  # the palette's base and text colours, light or dark
         plot = self.sweep_plot.getPlotItem()
-        plot.setTitle("Accuracy against temperature")
+        plot.setTitle("Accuracy against temperature", color=plot_colours()[1])
         plot.setLabel("bottom", "temperature T (log scale)")
         plot.setLabel("left", "accuracy (%)")
         plot.getAxis("bottom").setTicks(_ticks())
@@ -245,7 +295,7 @@ class SweepPage(ExperimentPage):
         plot.setXRange(0, math.log10(20), padding=0.05)
         plot.setYRange(80, 100)  # until the first points arrive; then the axis follows the data
         plot.getAxis("left").enableAutoSIPrefix(False)
-        plot.addLegend(offset=(-10, 10))  # top right: the reference labels sit at the left
+        plot.addLegend(offset=(-10, 10), labelTextColor=plot_colours()[1])  # top right: the reference labels sit at the left
         self.val_curve = plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="o", symbolSize=7, symbolBrush=VAL_COLOUR,
                                    symbolPen=None, name="validation (mean over seeds)")
         self.test_curve = plot.plot([], [], pen=pg.mkPen(TEST_COLOUR, width=2), symbol="s", symbolSize=7, symbolBrush=TEST_COLOUR,
@@ -278,6 +328,20 @@ class SweepPage(ExperimentPage):
         self.sweep_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.sweep_table.verticalHeader().hide()
         return self.sweep_table
+
+    def state(self) -> dict[str, Any]:
+        """The form as typed: the temperatures' text, the numbers' texts ('all' stays 'all') and the loss's name."""
+        return {"temperatures": self.temperatures_edit.text(), "epochs": self.sweep_epochs.text(),
+                "seeds": self.sweep_seeds.text(), "loss": self.sweep_loss.currentData(), "alpha": self.sweep_alpha.text(),
+                "training_images": self.sweep_limit.text()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put back what ``state`` gave; a value the form would refuse keeps the default."""
+        restore_text(self.temperatures_edit, state.get("temperatures"), check_temperatures)
+        for key, field in (("epochs", self.sweep_epochs), ("seeds", self.sweep_seeds), ("alpha", self.sweep_alpha),
+                           ("training_images", self.sweep_limit)):
+            restore_number(field, state.get(key))
+        restore_choice(self.sweep_loss, state.get("loss"))
 
     def sweep_config(self, teacher_run: str, student: Callable[[], NetSpec]) -> SweepConfig:
         """The sweep Run would start, checked by the core (a ConfigError says why not).
