@@ -80,7 +80,7 @@ def test_subcommand_help(capsys, command):
 
 def test_no_command_is_a_usage_error(capsys):
     code, _, err = run_cli(capsys)
-    assert code == 2 and "usage:" in err and "Traceback" not in err
+    assert_one_line_error(code, err, "COMMAND", "see 'kdgui-cli --help'")
 
 
 # --- errors --------------------------------------------------------------------------------------------------
@@ -248,10 +248,124 @@ def test_ctrl_c_keeps_the_partial_run(capsys, tmp_path, fake_mnist, monkeypatch)
     monkeypatch.setattr(training, "evaluate", interrupted)
     code, _, err = run_cli(capsys, "train-student", "--epochs", "1", "--quiet", "--json", str(tmp_path / "x.json"))
     assert code == 130
-    assert "stopped" in err and "Traceback" not in err
     (run,) = RunStore().list()
     assert run.status == "stopped" and run.has_weights
+    assert err.strip() == f"kdgui-cli: stopped; run {run.id} is kept, marked stopped after {run.summary['steps']} steps"
     assert not (tmp_path / "x.json").exists()
+
+
+def test_ctrl_c_outside_the_engine_still_stops_the_run_before_saying_so(capsys, fake_mnist, monkeypatch):
+    """An interrupt that lands in the progress bar, not the engine: the run is closed (saved as stopped) first."""
+    from kdgui.cli import progress
+
+    def interrupted(self, event):
+        if event.step == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress.TerminalProgress, "step", interrupted)
+    code, _, err = run_cli(capsys, "train-student", "--epochs", "1", "--quiet")
+    (run,) = RunStore().list()
+    assert code == 130 and run.stored_status == "stopped" and run.status == "stopped" and run.has_weights
+    assert err.strip() == f"kdgui-cli: stopped; run {run.id} is kept, marked stopped after 3 steps"
+
+
+def test_ctrl_c_during_the_final_save_leaves_the_run_finished_and_says_so(capsys, fake_mnist, monkeypatch):
+    from kdgui.core.runs import Run
+
+    original, calls = Run.set_status, []
+
+    def set_status(self, status, **summary):
+        calls.append(status)
+        if status == "finished" and calls.count("finished") == 1:
+            raise KeyboardInterrupt  # the save is retried, then the interrupt goes on
+        return original(self, status, **summary)
+
+    monkeypatch.setattr(Run, "set_status", set_status)
+    code, _, err = run_cli(capsys, "train-student", "--epochs", "1", "--quiet")
+    (run,) = RunStore().list()
+    assert code == 130 and run.stored_status == "finished"
+    assert err.strip() == f"kdgui-cli: stopped; run {run.id} had finished and is saved"
+
+
+def test_ctrl_c_during_creation_leaves_no_run_and_says_so(capsys, fake_mnist, monkeypatch):
+    def create(self, job, origin=""):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunStore, "create", create)
+    code, _, err = run_cli(capsys, "train-student", "--epochs", "1", "--quiet")
+    assert code == 130 and RunStore().list() == []
+    assert err.strip() == "kdgui-cli: stopped before a run was created; nothing was saved"
+
+
+def test_ctrl_c_in_reproduce_tells_each_stage(capsys, fake_mnist, monkeypatch):
+    from kdgui.cli import train
+
+    real, stages = train.run_job, []
+
+    def run_job(job, store, args, title):
+        stages.append(title)
+        if title == "student":
+            monkeypatch.setattr(training, "evaluate", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        return real(job, store, args, title)
+
+    monkeypatch.setattr(train, "run_job", run_job)
+    code, _, err = run_cli(capsys, "reproduce", "--epochs-scale", "0.05", "--limit", "200", "--quiet")
+    teacher, student = sorted(RunStore().list(), key=lambda r: r.created)
+    assert code == 130 and stages == ["teacher", "student"]
+    assert err.strip() == (f"kdgui-cli: stopped; run {teacher.id} had finished and is saved; "
+                           f"run {student.id} is kept, marked stopped after {student.summary['steps']} steps")
+
+
+# --- the runs listing ----------------------------------------------------------------------------------------
+
+
+def test_runs_lists_unreadable_and_interrupted_runs_and_never_crashes(capsys, tmp_path, runs_dir, fake_mnist):
+    import os
+    import shutil
+
+    run_id = _train(capsys, tmp_path, "train-student")
+    # A run whose process was killed: run.json says running, no lock is held.
+    killed = runs_dir / "20200101-000000-student-dead"
+    shutil.copytree(runs_dir / run_id, killed)
+    meta = json.loads((killed / "run.json").read_text())
+    meta.update(id=killed.name, status="running")
+    (killed / "run.json").write_text(json.dumps(meta))
+    (runs_dir / "corrupt").mkdir()
+    (runs_dir / "corrupt" / "run.json").write_text("{nope")
+    os.mkdir(os.fsencode(runs_dir) + b"/odd\xffname")  # not UTF-8: a lone surrogate in Python
+    (runs_dir / "linked").symlink_to(tmp_path)
+    code, out, err = run_cli(capsys, "runs")
+    assert code == 0, err
+    lines = {line.split()[0]: line for line in out.strip().splitlines()}
+    assert lines[run_id].split()[1] == "finished"
+    assert lines[killed.name].split()[1] == "interrupted"
+    assert "unreadable: " in lines["corrupt"] and "is corrupt" in lines["corrupt"]
+    assert "unreadable: " in lines["linked"] and "symbolic link" in lines["linked"]
+    assert "unreadable: " in lines["odd\\udcffname"] and "is not a run id" in lines["odd\\udcffname"]
+
+
+def test_runs_in_an_empty_folder_says_so(capsys, runs_dir):
+    code, out, err = run_cli(capsys, "runs")
+    assert code == 0 and out == "" and f"no runs in {runs_dir}" in err
+
+
+def test_runs_migrate_converts_old_weights(capsys, tmp_path, runs_dir, fake_mnist):
+    import torch
+    from safetensors.torch import load_file
+
+    run_id = _train(capsys, tmp_path, "train-student")
+    folder = runs_dir / run_id
+    torch.save(load_file(folder / "weights.safetensors"), folder / "weights.pt")
+    (folder / "weights.safetensors").unlink()
+    code, out, err = run_cli(capsys, "runs")  # listing converts nothing
+    assert code == 0 and (folder / "weights.pt").exists()
+    code, out, err = run_cli(capsys, "runs", "--migrate")
+    assert code == 0, err
+    assert out.strip() == f"{run_id}  weights.pt -> weights.safetensors"
+    assert (folder / "weights.safetensors").exists() and not (folder / "weights.pt").exists()
+    assert RunStore().get(run_id).load_model() is not None
+    code, out, err = run_cli(capsys, "runs", "--migrate")
+    assert code == 0 and out == "" and "no run" in err
 
 
 # --- real MNIST (KDGUI_DATA_DIR) -----------------------------------------------------------------------------

@@ -62,11 +62,11 @@ def test_without_a_teacher_says_to_train_one_first(capsys, runs_dir, argv):
 
 @pytest.mark.parametrize("argv, needle", [
     (["sweep", "-T", "0,2"], "temperature must be greater than 0"),
-    (["sweep", "-T", "2,2"], "each temperature once"),
+    (["sweep", "-T", "2,2"], "2 is given twice"),
     (["sweep", "--seeds", "0"], "number of seeds"),
     (["study", "noise", "--classes", "3"], "takes no classes"),
     (["study", "only-classes", "--classes", "0,1,2,3,4,5,6,7,8,9"], "fewer than all ten"),
-    (["sweep", "--threads", "0"], "threads must be at least 1"),
+    (["sweep", "--threads", "0"], "--threads: expected a whole number from 1 to 256"),
 ])
 def test_bad_values_are_one_line_errors(capsys, argv, needle):
     code, _, err = run_cli(capsys, *argv, "--teacher", "any", "--quiet")
@@ -106,6 +106,33 @@ def test_study_prints_its_result_in_words_and_writes_json(capsys, tmp_path, runs
     assert result["val_acc_after"] >= result["val_acc_before"]
     distill = RunStore(runs_dir).get(result["run_id"]).job.distill
     assert distill.leave_out == (3,) and distill.temperature == 20.0 and distill.loss == "hinton"
+
+
+def test_ctrl_c_in_a_sweep_says_what_is_kept(capsys, runs_dir, teacher, monkeypatch):
+    from kdgui.cli import progress
+
+    def interrupted(self, event):
+        if event.step == 2:
+            raise KeyboardInterrupt  # in the progress bar: the command closes the sweep, which saves it as stopped
+
+    monkeypatch.setattr(progress.TerminalProgress, "step", interrupted)
+    code, _, err = run_cli(capsys, "sweep", *FAST, "-T", "1,4", "--quiet")
+    (record,) = list_experiments(RunStore(runs_dir), "sweep")
+    assert code == 130 and record["status"] == "stopped"
+    assert err.strip() == f"kdgui-cli: stopped; sweep {record['id']} is kept, marked stopped"
+
+
+def test_ctrl_c_in_a_study_says_what_is_kept(capsys, runs_dir, teacher, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "evaluate", interrupted)
+    code, _, err = run_cli(capsys, "study", "noise", *FAST, "--quiet")
+    (record,) = list_experiments(RunStore(runs_dir), "study")
+    run = RunStore(runs_dir).get(record["run_id"])
+    assert code == 130 and record["status"] == "stopped" and run.status == "stopped"
+    assert err.strip() == (f"kdgui-cli: stopped; run {run.id} is kept, marked stopped after {run.summary['steps']} steps; "
+                           f"study {record['id']} is kept, marked stopped")
 
 
 def test_sweep_on_real_mnist(capsys, tmp_path, runs_dir, mnist_dir):

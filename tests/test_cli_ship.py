@@ -72,7 +72,8 @@ def test_export_the_bundled_network_of_a_role(capsys, tmp_path, trained):
 def test_export_errors_are_one_line(capsys, tmp_path, trained):
     assert_one_line_error(*run_cli(capsys, "export", "no-such-run", str(tmp_path / "x.pt"))[::2], "no run")
     assert_one_line_error(*run_cli(capsys, "export", "teacher", str(tmp_path / "x.txt"))[::2], "cannot tell the format")
-    assert_one_line_error(*run_cli(capsys, "export", "teacher", str(tmp_path / "no" / "x.pt"))[::2], "does not exist")
+    assert_one_line_error(*run_cli(capsys, "export", "teacher", "/proc/x.pt")[::2], "does not write files under /proc")
+    assert_one_line_error(*run_cli(capsys, "export", "teacher", str(tmp_path))[::2], "is a folder")
     assert_one_line_error(*run_cli(capsys, "export", "teacher", str(tmp_path / "x.pt"), "--teacher", MISSING)[::2],
                           f"--teacher {MISSING}")
     assert_one_line_error(*run_cli(capsys, "export", "student", str(tmp_path / "x.pt"), "--student", trained["teacher"])[::2],

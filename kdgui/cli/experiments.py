@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from ..core import config as C
-from ..core.errors import KdguiError
 from ..core.events import Cancelled, Evaluation, Progress, Started
 from . import options
-from .options import _floats, _ints
+from .options import distinct_floats, distinct_ints
 from .progress import TerminalProgress, write_json
 from .train import teacher_run_id
 
@@ -24,8 +24,7 @@ DEFAULT_TEMPERATURES, STUDIES, DEFAULT_CLASSES = C.SWEEP_TEMPERATURES, C.STUDIES
 def _student_options(parser: argparse.ArgumentParser, eval_every: int, *, temperature: bool) -> argparse._ArgumentGroup:
     """The distillation, training and network options of a sweep's or a study's students."""
     g = options.distillation(parser, temperature=temperature)
-    train, _ = options.training(parser, dataclasses.replace(C.SEED_DISTILL_TRAIN, eval_every=eval_every), C.STUDENT_SPEC)
-    options.threads(train)
+    options.training(parser, dataclasses.replace(C.SEED_DISTILL_TRAIN, eval_every=eval_every), C.STUDENT_SPEC)
     return g
 
 
@@ -38,7 +37,7 @@ def add_parsers(sub: Any) -> None:
         description="Train one student per (temperature, seed) from one teacher, all together as one batched computation "
         "on the teacher's logits computed once, and print validation and test accuracy for each temperature.",
     )
-    s.add_argument("--temperatures", "-T", type=_floats, default=DEFAULT_TEMPERATURES, help=f"temperatures, comma-separated (default {temps})")
+    s.add_argument("--temperatures", "-T", type=distinct_floats, default=DEFAULT_TEMPERATURES, help=f"temperatures, comma-separated (default {temps})")
     s.add_argument("--seeds", type=int, default=1, help="students per temperature, seeds --seed, --seed+1, ... (default 1)")
     s.add_argument("--reference-student", default="latest", help="student-from-labels run for the reference line: a run id, 'latest' (default) or 'none'")
     _student_options(s, 0, temperature=False)  # the sweep's -T is --temperatures
@@ -52,20 +51,11 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("study", choices=STUDIES, metavar="NAME", help=f"one of {', '.join(STUDIES)}")
     g = _student_options(p, C.SEED_DISTILL_TRAIN.eval_every, temperature=True)
-    g.add_argument("--classes", type=_ints, default=None,
+    g.add_argument("--classes", type=distinct_ints, default=None,
                    help=f"leave-out: the digits left out (default {DEFAULT_CLASSES['leave-out'][0]}); only-classes: the digits kept (default 7,8)")
     options.jitter(g)
     options.common(p)
     p.set_defaults(handler=study_command)
-
-
-def _set_threads(args: argparse.Namespace) -> None:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise KdguiError(f"threads must be at least 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
 
 
 def _student_spec(args: argparse.Namespace) -> C.NetSpec:
@@ -77,19 +67,22 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
         SweepCancelled, SweepConfig, SweepEvaluation, SweepFinished, SweepStarted, format_sweep_table, run_sweep,
     )
 
-    _set_threads(args)
     reference = None if args.reference_student.lower() == "none" else args.reference_student
     config = SweepConfig(
-        teacher_run=teacher_run_id(args, store), temperatures=args.temperatures, seeds=args.seeds, seed=args.seed,
+        teacher_run=args.teacher, temperatures=args.temperatures, seeds=args.seeds, seed=args.seed,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, loss=args.loss, alpha=args.alpha,
         student=_student_spec(args), eval_every=args.eval_every, train_limit=args.limit, keep_best=args.keep_best,
         device=args.device, student_run=reference, name=args.name,
-    )
+    )  # the values are checked first, then the teacher is looked up
+    config = dataclasses.replace(config, teacher_run=teacher_run_id(args, store))
     result: dict[str, Any] = {}
     references = ()
-    with TerminalProgress(args, "sweep") as progress:
-        for event in run_sweep(config, store, data_dir=args.data_dir, download=args.download):
+    args.work.trains = True
+    events = run_sweep(config, store, data_dir=args.data_dir, download=args.download)
+    with TerminalProgress(args, "sweep") as progress, contextlib.closing(events):  # an interrupt here still saves
+        for event in events:
             if isinstance(event, SweepStarted):
+                args.work.experiments.append(("sweep", event.sweep_id))
                 references = event.references
                 result.update(sweep_id=event.sweep_id, teacher_run=event.teacher_run)
                 progress.start(event.total_steps, f"sweep {event.sweep_id}: {len(event.temperatures)} students "
@@ -124,20 +117,25 @@ def sweep_command(args: argparse.Namespace, store: RunStore) -> int:
 
 
 def study_command(args: argparse.Namespace, store: RunStore) -> int:
-    from ..core.studies import StudyCancelled, StudyConfig, StudyFinished, run_study
+    from ..core.studies import StudyCancelled, StudyConfig, StudyFinished, StudyStarted, run_study
 
-    _set_threads(args)
     config = StudyConfig(
-        study=args.study, teacher_run=teacher_run_id(args, store), classes=args.classes or (),
+        study=args.study, teacher_run=args.teacher, classes=args.classes or (),
         temperature=args.temperature, alpha=args.alpha, loss=args.loss, epochs=args.epochs, lr=args.lr,
         batch_size=args.batch_size, seed=args.seed, eval_every=args.eval_every, train_limit=args.limit,
         keep_best=args.keep_best, device=args.device, jitter_pixels=args.jitter, student=_student_spec(args), name=args.name,
-    )
+    )  # the values are checked first, then the teacher is looked up
+    config = dataclasses.replace(config, teacher_run=teacher_run_id(args, store))
     result: dict[str, Any] = {"study": args.study}
-    with TerminalProgress(args, args.study) as progress:
-        for event in run_study(config, store, data_dir=args.data_dir, download=args.download):
-            if isinstance(event, Started):
+    args.work.trains = True
+    events = run_study(config, store, data_dir=args.data_dir, download=args.download)
+    with TerminalProgress(args, args.study) as progress, contextlib.closing(events):  # an interrupt here still saves
+        for event in events:
+            if isinstance(event, StudyStarted):
+                args.work.experiments.append(("study", event.study_id))
+            elif isinstance(event, Started):
                 result["run_id"] = event.run_id
+                args.work.runs.append(event.run_id)
                 progress.start(event.total_steps, f"{args.study}: {config.describe()}; run {event.run_id} on {event.device}")
             elif isinstance(event, Progress):
                 progress.step(event)

@@ -7,25 +7,96 @@ never drift apart between commands.
 from __future__ import annotations
 
 import argparse
+import math
+from typing import Any, Callable, NoReturn
 
 from ..core import config as C
+from ..core.threads import MAX_THREADS
 
 ROLES = C.KINDS  # teacher, student, distilled: the lineup's roles
 LINEUP_TEACHER = ("lineup", "latest")  # --teacher values meaning "the lineup's teacher" ('latest': the old name)
 
 
-def _ints(text: str) -> tuple[int, ...]:
+MAX_REPEATS = 1000  # as kdgui.core.report.MAX_REPEATS
+MAX_EPOCHS_SCALE = 500  # the seed's 20 epochs x 500 = 10,000, the most a run may have
+
+
+def printable(text: Any) -> str:
+    """``text`` as one printable line: control characters and unpaired surrogates escaped (torch-free ``shown``)."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: 'kdgui-cli: error: WHAT; see 'kdgui-cli COMMAND --help'', exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"kdgui-cli: error: {printable(message)}; see '{self.prog} --help'\n")
+
+
+def _items(text: str, convert: Callable[[str], Any], what: str, *, distinct: bool = False) -> tuple[Any, ...]:
+    """A comma-separated list: no empty items, each item converted; with ``distinct``, each value once."""
+    parts = [p.strip() for p in text.split(",")]
+    if parts == [""]:
+        raise argparse.ArgumentTypeError(f"expected {what} separated by commas, got an empty list")
+    if "" in parts:
+        raise argparse.ArgumentTypeError(f"an empty item in {printable(repr(text))}: give {what} separated by single commas")
     try:
-        return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+        values = tuple(convert(p) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {what} separated by commas, got {printable(repr(text))}") from None
+    if distinct:
+        seen = set()
+        for value in values:
+            if value in seen:
+                raise argparse.ArgumentTypeError(f"{value:g} is given twice in {printable(repr(text))}: give each once")
+            seen.add(value)
+    return values
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return _items(text, int, "whole numbers")
 
 
 def _floats(text: str) -> tuple[float, ...]:
+    return _items(text, float, "numbers")
+
+
+def distinct_ints(text: str) -> tuple[int, ...]:
+    """Digits and the like: a comma-separated list, each value once."""
+    return _items(text, int, "whole numbers", distinct=True)
+
+
+def distinct_floats(text: str) -> tuple[float, ...]:
+    """Temperatures: a comma-separated list, each value once."""
+    return _items(text, float, "numbers", distinct=True)
+
+
+def _bounded_int(low: int, high: int, why: str = "") -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {printable(repr(text))}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high:,}{why}, got {value}")
+        return value
+
+    return parse
+
+
+thread_count = _bounded_int(1, MAX_THREADS)
+repeat_count = _bounded_int(1, MAX_REPEATS, " (the fastest tenth is kept: more only take longer)")
+
+
+def epochs_scale(text: str) -> float:
     try:
-        return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {printable(repr(text))}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_EPOCHS_SCALE):
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most {MAX_EPOCHS_SCALE} (10,000 epochs), got {text}")
+    return value
 
 
 def _widths(values: tuple[float, ...] | tuple[int, ...]) -> str:
@@ -59,6 +130,7 @@ def common(parser: argparse.ArgumentParser) -> None:
     runs_dir(g)
     g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (GPU when there is one; default)")
     json_path(g, "the accuracies (fractions) and seconds")
+    threads(g)
     g.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
@@ -89,9 +161,13 @@ def single_run(train: argparse._ArgumentGroup, network: argparse._ArgumentGroup,
     network.add_argument("--dropout", type=_floats, default=None, help=f"dropout after each hidden layer, comma-separated (default {_widths(spec.dropout)})")
 
 
-def threads(group: argparse._ActionsContainer) -> None:
-    group.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is often fastest for "
-                       "these small networks, above all on a busy or 2-core machine)")
+THREADS_DEFAULT = "by the size of the work: one for a small network such as the 784-50-10 student, the free cores for the teacher"
+
+
+def threads(group: argparse._ActionsContainer, default: str = THREADS_DEFAULT) -> None:
+    """--threads N: every command that trains or measures (kdgui.core.threads's rule decides without it)."""
+    group.add_argument("--threads", type=thread_count, metavar="N",
+                       help=f"CPU threads for torch, 1 to {MAX_THREADS} (default: {default})")
 
 
 def distillation(parser: argparse.ArgumentParser, *, temperature: bool = True) -> argparse._ArgumentGroup:
@@ -115,7 +191,7 @@ def transfer_set(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--transfer", default=d.transfer, choices=C.TRANSFER_SETS,
                        help="images the student learns from: train, leave_out (train without --leave-out classes), "
                             "noise (uniform random), jitter (train shifted up to --jitter pixels)")
-    group.add_argument("--leave-out", type=_ints, default=(), help="classes to leave out with --transfer leave_out, e.g. 3 or 7,8")
+    group.add_argument("--leave-out", type=distinct_ints, default=(), help="classes to leave out with --transfer leave_out, e.g. 3 or 7,8")
 
 
 def jitter(group: argparse._ArgumentGroup) -> None:

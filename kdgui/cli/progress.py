@@ -1,10 +1,10 @@
-"""Terminal output of kdgui-cli: the progress bar, lines above it, notes, and the --json file."""
+"""Terminal output of kdgui-cli: the progress bar, lines above it, notes, the --json file, and what an interrupt left."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import KdguiError
@@ -12,6 +12,8 @@ from ..core.events import Progress
 
 if TYPE_CHECKING:
     from tqdm import tqdm
+
+    from ..core.runs import RunStore
 
 
 class TerminalProgress:
@@ -63,13 +65,70 @@ def note(text: str) -> None:
 
 
 def write_json(path: str | None, obj: dict[str, Any]) -> None:
-    """Write ``obj`` to the --json file, if one was given (its folder is made; failures are one-line errors)."""
-    if path:
-        from ..core.runs import atomic_write_json
+    """Write ``obj`` to the --json file, if one was given (checked before the work by ``paths.output_file``; its
+    folder is made; failures are one-line errors)."""
+    if path is None:
+        return
+    from ..core.errors import WriteError
+    from ..core.runs import atomic_write_json, shown
+    from .paths import make_parent, output_file
 
-        target = Path(path)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(target, obj)
-        except OSError as exc:
-            raise KdguiError(f"cannot write {target}: {exc.strerror or exc}") from None
+    target = output_file(path, "--json")
+    assert target is not None
+    make_parent(target)
+    try:
+        atomic_write_json(target, obj)
+    except WriteError:
+        raise  # already "cannot write PATH: why"
+    except OSError as exc:
+        raise KdguiError(f"cannot write {shown(target)}: {exc.strerror or exc}") from None
+
+
+@dataclass
+class Work:
+    """What a command has started on disk, so that the line after Ctrl+C (or `kill`) tells what is there."""
+
+    trains: bool = False  # the command trains (so "nothing was saved" is worth saying)
+    runs: list[str] = field(default_factory=list)  # run ids, in the order started
+    experiments: list[tuple[str, str]] = field(default_factory=list)  # (sweep|study, experiment id)
+
+
+def _run_outcome(store: RunStore, run_id: str) -> str:
+    from ..core.runs import shown
+
+    try:
+        run = store.get(run_id)
+        status, steps = run.stored_status, run.summary.get("steps")
+    except KdguiError as exc:
+        return f"run {run_id} could not be read back ({shown(exc)})"
+    if status == "stopped":
+        return f"run {run_id} is kept, marked stopped" + (f" after {steps:,} steps" if isinstance(steps, int) else "")
+    if status == "finished":
+        return f"run {run_id} had finished and is saved"
+    if status == "running":
+        return (f"run {run_id} was cut off before it was saved as stopped: it reads as interrupted, with the weights "
+                "of its last epoch end if it reached one")
+    return f"run {run_id} is marked {status}"
+
+
+def _experiment_outcome(store: RunStore, kind: str, experiment_id: str) -> str:
+    from ..core.experiments import experiment_path, load_experiment
+    from ..core.runs import shown
+
+    try:
+        status = load_experiment(experiment_path(store, experiment_id)).get("status")
+    except KdguiError as exc:
+        return f"{kind} {experiment_id} could not be read back ({shown(exc)})"
+    if status == "running":
+        return f"{kind} {experiment_id} was cut off before it was saved as stopped"
+    return f"{kind} {experiment_id} is kept, marked {status}"
+
+
+def interrupted(store: RunStore | None, work: Work) -> str:
+    """The line after an interrupt, from what is on disk now: each run's (and sweep's or study's) stored status."""
+    parts = [_run_outcome(store, run_id) for run_id in work.runs] if store is not None else []
+    if store is not None:
+        parts += [_experiment_outcome(store, kind, eid) for kind, eid in work.experiments]
+    if parts:
+        return "stopped; " + "; ".join(parts)
+    return "stopped before a run was created; nothing was saved" if work.trains else "stopped"

@@ -37,7 +37,7 @@ def add_parsers(sub: Any) -> None:
     )
     e.add_argument("model", metavar="RUN|ROLE",
                    help="a run id, or teacher / student / distilled for that network of the lineup ('kdgui-cli lineup')")
-    e.add_argument("out", help="file to write: .onnx for ONNX, .pt for TorchScript")
+    e.add_argument("out", metavar="FILE", help="file to write: .onnx for ONNX, .pt for TorchScript (missing folders are made)")
     e.add_argument("--format", choices=FORMATS, help="onnx or torchscript (default: from the file name)")
     e.add_argument("--no-check", action="store_true", help="skip comparing the file's outputs with PyTorch's")
     options.lineup_roles(e, allow_default=False)
@@ -51,7 +51,10 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--source", type=_source, choices=SOURCES, default="lineup",
                    help="lineup: the lineup's networks (default); bundled: the three bundled ones, short for "
                         "--teacher bundled --student bundled --distilled bundled (a role given by its own option wins)")
-    r.add_argument("--repeats", type=int, default=30, help="timed forward passes per measurement (default 30)")
+    r.add_argument("--repeats", type=options.repeat_count, default=50,
+                   help=f"timed blocks of forward passes per measurement, 1 to {options.MAX_REPEATS:,}; the fastest tenth is "
+                        "reported (default 50)")
+    options.threads(r, "1: the same for every network, so the ratio compares the networks")
     options.lineup_roles(r, allow_default=False)
     g = r.add_argument_group("data and runs")
     options.data_dir(g, "; without MNIST there, test accuracy is left out")
@@ -88,8 +91,12 @@ def _load(lineup: Any, store: RunStore) -> list[NamedModel]:
 
 
 def run_export(args: argparse.Namespace, store: RunStore) -> int:
-    from ..core.export import export_model, max_abs_difference
+    from ..core.export import export_model, format_for, max_abs_difference
+    from .paths import make_parent, output_file
 
+    out = output_file(args.out, "the export file")  # before loading anything: a bad target is refused at once
+    assert out is not None
+    format_for(out, args.format)  # an unknown suffix too
     given = cli_lineup.overrides(args)
     if args.model in ROLES:
         from ..core.lineup import Lineup
@@ -108,7 +115,8 @@ def run_export(args: argparse.Namespace, store: RunStore) -> int:
             raise KdguiError(f"--{' --'.join(given)} choose a role's network; with a run id ({args.model}) there is none to choose")
         chosen = model_of_run(store, args.model)
         print(f"using {chosen.label}, run {chosen.source}")
-    path = export_model(chosen.model, args.out, args.format)
+    make_parent(out)
+    path = export_model(chosen.model, out, args.format)
     print(f"wrote {path} ({path.stat().st_size:,} bytes) from {chosen.label}")
     if not args.no_check:
         diff = max_abs_difference(chosen.model, path, args.format)
@@ -121,8 +129,6 @@ def run_export(args: argparse.Namespace, store: RunStore) -> int:
 def run_report(args: argparse.Namespace, store: RunStore) -> int:
     from ..core.report import format_report, measure, network_label, report_dict, test_accuracy
 
-    if args.repeats < 1:
-        raise KdguiError("--repeats must be at least 1")
     given = cli_lineup.overrides(args)
     if args.source == "bundled":
         from ..core.lineup import BUNDLED

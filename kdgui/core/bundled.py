@@ -20,7 +20,7 @@ import torch
 from .config import KIND_TITLES, KINDS, NetSpec, _build
 from .data import Splits, load_splits
 from .errors import ConfigError, KdguiError, RunError
-from .models import MLP, parameter_count
+from .models import MLP, build_model, parameter_count
 from .runs import (
     RunStore, atomic_write_bytes, atomic_write_json, check_write_target, load_weights_into, read_json_file, shown,
     state_from_bytes, state_to_bytes,
@@ -130,7 +130,7 @@ def load_bundled_model(kind: str, folder: Any = None, info: dict[str, Any] | Non
             raise RunError(f"{path} does not match {BUNDLE_JSON} (checksum differs): the file is corrupt or from another bundle")
         # Bundles written before safetensors hold .pt files: read with weights_only=True on torch >= 2.6 only.
         state = state_from_bytes(data, Path(path), legacy=not entry["file"].endswith(".safetensors"))
-    model = MLP(_net_of(entry, base / BUNDLE_JSON))
+    model = build_model(_net_of(entry, base / BUNDLE_JSON))  # an MLP, or a CNN teacher
     load_weights_into(model, state, path)  # float16 on disk -> float32 parameters
     return BundledModel(kind, model.eval(), entry)
 
@@ -208,7 +208,7 @@ def write_bundle(
             atomic_write_bytes(path, state_to_bytes(_half(run.load_state())))
             written = path.read_bytes()
             # Measure what is shipped: the float16 file read back the way the app reads it, not the float32 run.
-            shipped = load_weights_into(MLP(run.job.net), state_from_bytes(written, path), path).eval()
+            shipped = load_weights_into(build_model(run.job.net), state_from_bytes(written, path), path).eval()
             _, val_acc = evaluate(shipped, data.val_x, data.val_y)
             _, test_acc = evaluate(shipped, data.test_x, data.test_y)
             summary = run.summary

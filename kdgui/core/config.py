@@ -35,6 +35,27 @@ EXPORT_SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # export formats and 
 DATASETS = ("mnist", "fashion-mnist", "kmnist")
 NUM_CLASSES = 10
 IMAGE_PIXELS = 28 * 28
+IMAGE_SIDE = 28
+# Network architectures, one table: every network takes the flat [N, 784] pixels and gives 10 logits.
+ARCHITECTURES = {
+    "mlp": "Fully connected (MLP)",  # 784 -> hidden... -> 10
+    "cnn": "Convolutional (CNN)",  # conv blocks (conv k x k, activation, 2x2 pooling) -> dense hidden... -> 10
+}
+POOLINGS = {"max": "Max pooling", "avg": "Average pooling"}
+CONV_KERNELS = (3, 5)
+MAX_CONV_BLOCKS = 4  # each block halves the side: 28 -> 14 -> 7 -> 3 -> 1
+# Augmentation of the training images (or of the transfer set: the teacher answers on the same images).
+AUGMENTATIONS = {
+    "none": "None",
+    "affine": "Random affine: shift, rotation, scale, shear",
+    "affine+elastic": "Random affine and elastic distortion",
+}
+# Learning-rate schedules over all of a run's batches (see training.scheduled_lr for the curves).
+SCHEDULES = {
+    "constant": "Constant",
+    "cosine": "Cosine decay to 0",
+    "one_cycle": "One cycle: warm up for 30% of the steps, then cosine decay",
+}
 
 
 def _require(ok: bool, message: str) -> None:
@@ -65,12 +86,22 @@ def _check_float(name: str, value: Any, low: float, high: float, *, low_open: bo
 
 @dataclass(frozen=True)
 class NetSpec:
-    """An MLP: 784 inputs, hidden layers with dropout after each, 10 outputs."""
+    """A network taking 784 pixels to 10 logits.
+
+    ``arch="mlp"`` (the default; run files without ``arch`` are MLPs): hidden layers with an activation and
+    dropout after each. ``arch="cnn"``: first a block per entry of ``conv`` (a ``kernel`` x ``kernel``
+    convolution with that many channels, "same" padding, the activation, 2x2 ``pool``ing), then dense
+    ``hidden`` layers (dropout after each, none needed), then 10 outputs. ``input_dropout`` drops pixels.
+    """
 
     hidden: tuple[int, ...]
     dropout: tuple[float, ...] = ()
     activation: str = "relu"
     input_dropout: float = 0.0
+    arch: str = "mlp"
+    conv: tuple[int, ...] = ()  # CNN only: channels of each conv block
+    kernel: int = 3  # CNN only
+    pool: str = "max"  # CNN only
 
     def __post_init__(self) -> None:
         try:
@@ -78,8 +109,25 @@ class NetSpec:
             dropout = tuple(self.dropout) if self.dropout else (0.0,) * len(self.hidden)
         except TypeError:
             raise ConfigError("hidden layer widths and dropouts must be lists of numbers") from None
+        try:
+            object.__setattr__(self, "conv", tuple(self.conv))
+        except TypeError:
+            raise ConfigError("conv block channels must be a list of numbers") from None
         object.__setattr__(self, "dropout", dropout)
-        _require(1 <= len(self.hidden) <= 8, f"a network needs 1 to 8 hidden layers, got {len(self.hidden)}")
+        _require(self.arch in ARCHITECTURES, f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
+        cnn = self.arch == "cnn"
+        if cnn:
+            _require(1 <= len(self.conv) <= MAX_CONV_BLOCKS,
+                     f"a CNN needs 1 to {MAX_CONV_BLOCKS} conv blocks, got {len(self.conv)}")
+            for i, width in enumerate(self.conv, 1):
+                _check_int(f"channels of conv block {i}", width, 1, 1024)
+            _require(self.kernel in CONV_KERNELS,
+                     f"conv kernel must be one of {', '.join(map(str, CONV_KERNELS))}, got {self.kernel!r}")
+            _require(self.pool in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {self.pool!r}")
+        else:
+            _require(not self.conv, "conv blocks belong to a CNN: set the architecture to cnn, or give no conv widths")
+        low = 0 if cnn else 1
+        _require(low <= len(self.hidden) <= 8, f"a network needs {low} to 8 hidden layers, got {len(self.hidden)}")
         for i, width in enumerate(self.hidden, 1):
             _check_int(f"width of hidden layer {i}", width, 1, 8192)
         _require(
@@ -92,16 +140,93 @@ class NetSpec:
         _require(self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
 
     @property
+    def is_cnn(self) -> bool:
+        return self.arch == "cnn"
+
+    @property
+    def conv_side(self) -> int:
+        """The feature maps' side after the conv blocks (28 halved, rounding down, per block); 28 for an MLP."""
+        side = IMAGE_SIDE
+        for _ in self.conv:
+            side //= 2
+        return side
+
+    @property
+    def inputs(self) -> int:
+        """Pixels the network takes: 784 for every architecture (a CNN reshapes them to 28x28 inside)."""
+        return IMAGE_PIXELS
+
+    @property
     def layer_sizes(self) -> tuple[int, ...]:
-        return (IMAGE_PIXELS, *self.hidden, NUM_CLASSES)
+        """The dense layers' sizes: 784 inputs (an MLP's, or a CNN's flattened conv output) ... 10 outputs."""
+        first = self.conv[-1] * self.conv_side**2 if self.is_cnn else IMAGE_PIXELS
+        return (first, *self.hidden, NUM_CLASSES)
 
     def describe(self) -> str:
-        return "-".join(str(n) for n in self.layer_sizes)
+        """'784-50-10' for an MLP; 'CNN 32-64 conv, 128 dense' for a CNN (kernel and pooling when not 3x3 max)."""
+        if not self.is_cnn:
+            return "-".join(str(n) for n in self.layer_sizes)
+        extras = [f"{self.kernel}x{self.kernel}"] if self.kernel != 3 else []
+        if self.pool != "max":
+            extras.append(f"{self.pool} pool")
+        conv = "-".join(map(str, self.conv)) + " conv" + (f" ({', '.join(extras)})" if extras else "")
+        dense = f", {'-'.join(map(str, self.hidden))} dense" if self.hidden else ""
+        return f"CNN {conv}{dense}"
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Random distortions of every training batch, drawn afresh each batch (kdgui.core.augment).
+
+    ``kind`` "none" leaves the images alone; "affine" shifts by up to ``shift`` pixels each way, rotates by
+    up to ``rotate`` degrees, scales by a factor in [1 - ``scale``, 1 + ``scale``] and shears by up to
+    ``shear`` degrees; "affine+elastic" adds Simard et al.'s (2003) elastic distortion: a uniform random
+    displacement field in [-1, 1] smoothed by a Gaussian of ``elastic_sigma`` pixels and scaled by
+    ``elastic_alpha`` pixels. All strengths at 0 give the images unchanged.
+    """
+
+    kind: str = "none"
+    shift: float = 2.0
+    rotate: float = 10.0
+    scale: float = 0.1
+    shear: float = 10.0
+    elastic_alpha: float = 34.0
+    elastic_sigma: float = 4.0
+
+    def __post_init__(self) -> None:
+        _require(self.kind in AUGMENTATIONS, f"augmentation must be one of {', '.join(AUGMENTATIONS)}, got {self.kind!r}")
+        _check_float("augmentation shift", self.shift, 0.0, 8.0)
+        _check_float("augmentation rotation", self.rotate, 0.0, 90.0)
+        _check_float("augmentation scale", self.scale, 0.0, 0.5)
+        _check_float("augmentation shear", self.shear, 0.0, 45.0)
+        _check_float("elastic alpha", self.elastic_alpha, 0.0, 200.0)
+        _check_float("elastic sigma", self.elastic_sigma, 0.5, 16.0)
+
+    @property
+    def active(self) -> bool:
+        """True when the images change at all (an augmentation with every strength 0 is the identity)."""
+        if self.kind == "none":
+            return False
+        affine = any(v > 0 for v in (self.shift, self.rotate, self.scale, self.shear))
+        return affine or (self.kind == "affine+elastic" and self.elastic_alpha > 0)
+
+    def describe(self) -> str:
+        if self.kind == "none":
+            return "no augmentation"
+        text = (f"shift {self.shift:g} px, rotate {self.rotate:g}°, scale ±{self.scale:g}, shear {self.shear:g}°")
+        if self.kind == "affine+elastic":
+            text += f", elastic α={self.elastic_alpha:g} σ={self.elastic_sigma:g}"
+        return text
+
+
+NO_AUGMENT = AugmentConfig()
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to optimise: Adam with these settings, evaluated every ``eval_every`` batches."""
+    """How to optimise: Adam (AdamW with ``weight_decay`` > 0) with a learning-rate ``schedule``, evaluated every
+    ``eval_every`` batches, on training images augmented by ``augment`` (for a distillation: the transfer set,
+    and the teacher answers on exactly the augmented images the student sees)."""
 
     epochs: int = 20
     lr: float = 1e-3
@@ -111,7 +236,9 @@ class TrainConfig:
     device: str = "auto"
     train_limit: int | None = None  # use only the first N training images (quick runs, tests)
     keep_best: bool = False  # keep the epoch-end weights with the best validation accuracy, not the last
-
+    schedule: str = "constant"  # the learning rate over the run's batches: one of SCHEDULES; lr is the peak
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) when > 0
+    augment: AugmentConfig = NO_AUGMENT
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1, 10_000)
@@ -123,6 +250,9 @@ class TrainConfig:
         if self.train_limit is not None:
             _check_int("training image limit", self.train_limit, 1, 10_000_000)
         _require(isinstance(self.keep_best, bool), "keep_best must be true or false")
+        _require(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        _check_float("weight decay", self.weight_decay, 0.0, 10.0)
+        _require(isinstance(self.augment, AugmentConfig), "augment must be an augmentation setting")
 
 
 @dataclass(frozen=True)
@@ -178,6 +308,10 @@ class Job:
         if self.kind == "distilled":
             _require(self.distill is not None, "a distillation needs its temperature, loss and transfer set")
             _require(bool(self.teacher_run), "a distillation needs a trained teacher: train one first or pick a teacher run")
+            if self.train.augment.kind != "none":
+                _require(self.distill.transfer != "noise", "random noise is no image to augment: set augmentation to none")
+                _require(self.distill.transfer != "jitter",
+                         "the jitter transfer set is already shifted images: use augmentation's shift instead, or none")
         else:
             _require(self.distill is None, f"a {self.kind} learns from labels and takes no distillation settings")
         _require(isinstance(self.name, str) and len(self.name) <= 200, "a run name is text of at most 200 characters")
@@ -201,7 +335,10 @@ class Job:
         try:
             fields = dict(data)
             fields["net"] = _build(NetSpec, fields.get("net"))
-            fields["train"] = _build(TrainConfig, fields.get("train"))
+            train = fields.get("train")
+            if isinstance(train, dict) and train.get("augment") is not None:
+                train = {**train, "augment": _build(AugmentConfig, train["augment"])}
+            fields["train"] = _build(TrainConfig, train)
             if fields.get("distill") is not None:
                 fields["distill"] = _build(DistillConfig, fields["distill"])
             return _build(cls, fields)
@@ -238,3 +375,35 @@ def seed_jobs(teacher_run: str = "pending", seed: int = 0, device: str = "auto")
         ),
     }
 
+
+
+# The "best student" recipe (kdgui-cli reproduce --recipe best): a CNN teacher and 784-50-10 students trained on the
+# same augmented images with the same schedule, the students of BEST_SEEDS seeds trained together
+# (kdgui.core.together), so the distilled students are compared with label-trained students of the same recipe.
+BEST_AUGMENT = AugmentConfig(kind="affine", shift=2.0, rotate=10.0, scale=0.1, shear=10.0)
+BEST_TEACHER_SPEC = NetSpec(hidden=(128,), dropout=(0.5,), arch="cnn", conv=(32, 64))
+BEST_STUDENT_SPEC = STUDENT_SPEC
+BEST_TEACHER_TRAIN = TrainConfig(epochs=12, lr=2e-3, batch_size=100, eval_every=0, keep_best=True, schedule="one_cycle",
+                                 augment=BEST_AUGMENT)
+BEST_STUDENT_TRAIN = TrainConfig(epochs=40, lr=5e-3, batch_size=100, eval_every=0, keep_best=True, schedule="one_cycle",
+                                 augment=BEST_AUGMENT)  # the students from labels and the distilled students alike
+BEST_DISTILL = DistillConfig(temperature=2.0, alpha=1.0, loss="hinton", transfer="train")
+BEST_SEEDS = 3
+
+
+def best_jobs(teacher_run: str = "pending", seed: int = 0, device: str = "auto", seeds: int = BEST_SEEDS) -> dict[str, Any]:
+    """The best-student recipe: {"teacher": Job, "student": [Job per seed], "distilled": [Job per seed]}.
+
+    The students of seeds ``seed`` ... ``seed + seeds - 1``; the distilled jobs' teacher_run is filled in once
+    the teacher exists. Students from labels and distilled students share network, augmentation and schedule.
+    """
+    _check_int("number of seeds", seeds, 1, 64)
+    teacher = Job("teacher", BEST_TEACHER_SPEC, dataclasses.replace(BEST_TEACHER_TRAIN, seed=seed, device=device),
+                  name="best recipe: teacher")
+    students, distilled = [], []
+    for s in range(seed, seed + seeds):
+        train = dataclasses.replace(BEST_STUDENT_TRAIN, seed=s, device=device)
+        students.append(Job("student", BEST_STUDENT_SPEC, train, name=f"best recipe: student from labels, seed {s}"))
+        distilled.append(Job("distilled", BEST_STUDENT_SPEC, train, BEST_DISTILL, teacher_run=teacher_run,
+                             name=f"best recipe: distilled, seed {s}"))
+    return {"teacher": teacher, "student": students, "distilled": distilled}

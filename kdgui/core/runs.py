@@ -36,7 +36,7 @@ import torch
 
 from .config import Job
 from .errors import ConfigError, KdguiError, RunError, WriteError
-from .models import MLP
+from .models import MLP, build_model
 
 try:
     import fcntl
@@ -820,7 +820,7 @@ class Run:
     def load_model(self, device: torch.device | str = "cpu") -> MLP:
         """The trained network, in eval mode, on ``device``."""
         path = self.weights_path
-        model = MLP(self.job.net)
+        model = build_model(self.job.net)
         load_weights_into(model, load_state_dict(path), path)
         return model.to(device).eval()
 

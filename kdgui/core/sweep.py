@@ -22,6 +22,7 @@ from .history import MNIST_TRAIN_IMAGES
 from .lineup import study_origin
 from .models import build_model
 from .runs import Run, RunStore
+from .threads import step_work, with_threads
 from .training import CancelToken, cached_teacher_logits, evaluate, make_adam, resolve_device
 
 DEFAULT_TEMPERATURES = SWEEP_TEMPERATURES
@@ -76,6 +77,8 @@ class SweepConfig:
             raise ConfigError(f"number of seeds must be a whole number from 1 to {MAX_SEEDS}, got {self.seeds!r}")
         self.train_config(self.seed)
         self.train_config(self.seed + self.seeds - 1)
+        if self.student.is_cnn:
+            raise ConfigError("sweep students are MLPs (a CNN can be the teacher)")
         if self.student.input_dropout > 0 or any(p > 0 for p in self.student.dropout):
             raise ConfigError("sweep students train without dropout: set the student's dropout to 0")
         if len(self.temperatures) * self.seeds > MAX_STUDENTS:
@@ -243,6 +246,8 @@ class StackedStudents:
     """
 
     def __init__(self, spec: NetSpec, group_seeds: Sequence[int], per_group: int, device: torch.device | str = "cpu") -> None:
+        if spec.is_cnn:
+            raise ConfigError("stacked students are MLPs")
         if spec.input_dropout > 0 or any(p > 0 for p in spec.dropout):
             raise ConfigError("stacked students train without dropout")
         self.spec = spec
@@ -423,6 +428,12 @@ def student_reference(store: RunStore, which: str | None, target: Job, what: str
 # --- the sweep ---------------------------------------------------------------------------------------------
 
 
+def _sweep_threads(config: SweepConfig, *args: Any, **kwargs: Any) -> tuple[int, torch.device]:
+    """A sweep's step, for kdgui.core.threads: every student on a batch, and the device."""
+    return step_work(config.student, config.batch_size, copies=len(config.students)), resolve_device(config.device)
+
+
+@with_threads(_sweep_threads)  # 9 students of 784-50-10 are still small work: one thread (core.threads)
 def run_sweep(
     config: SweepConfig,
     store: RunStore,
@@ -445,8 +456,8 @@ def run_sweep(
     teacher_run = store.get(config.teacher_run)
     dataset, standardize = teacher_run.job.dataset, teacher_run.job.standardize
     teacher = teacher_run.load_model(device)
-    if teacher_run.job.net.layer_sizes[0] != config.student.layer_sizes[0]:
-        raise ConfigError(f"teacher {teacher_run.id} takes {teacher_run.job.net.layer_sizes[0]} inputs, the student {config.student.layer_sizes[0]}")
+    if teacher_run.job.net.inputs != config.student.inputs:
+        raise ConfigError(f"teacher {teacher_run.id} takes {teacher_run.job.net.inputs} inputs, the student {config.student.inputs}")
     if data is None:
         data = load_splits(dataset, data_dir, download=download, standardize=standardize)
     data = data.limit_train(config.train_limit).to(device)

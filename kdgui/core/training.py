@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 import time
@@ -13,13 +14,15 @@ from typing import Any, Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from .config import Job
+from .augment import augment
+from .config import Job, TrainConfig
 from .data import Splits, jitter, keep_classes, load_splits
 from .errors import ConfigError
 from .events import Cancelled, Evaluation, Event, Finished, Progress, Started
 from .losses import distillation_loss
-from .models import MLP, build_model
+from .models import Network, build_model
 from .runs import Run, RunStore
+from .threads import job_work, step_work, with_threads, work_threads
 
 EVAL_BATCH = 2000
 
@@ -91,9 +94,46 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def make_adam(parameters, lr: float, device: torch.device) -> torch.optim.Adam:  # noqa: ANN001 - parameter iterable
-    """Adam, fused into one kernel where torch supports it: for a small student the optimiser step dominates a batch."""
-    return torch.optim.Adam(parameters, lr=lr, fused=device.type in ("cpu", "cuda") or None)
+def make_adam(parameters, lr: float, device: torch.device, weight_decay: float = 0.0) -> torch.optim.Adam:  # noqa: ANN001
+    """Adam (AdamW, decoupled weight decay, when ``weight_decay`` > 0), fused into one kernel where torch supports
+    it: for a small student the optimiser step dominates a batch."""
+    fused = device.type in ("cpu", "cuda") or None
+    if weight_decay > 0:
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, fused=fused)
+    return torch.optim.Adam(parameters, lr=lr, fused=fused)
+
+
+ONE_CYCLE_WARMUP = 0.3  # the share of the steps a one-cycle schedule warms up for
+ONE_CYCLE_START = 1 / 25  # ... starting from this fraction of the peak learning rate (as torch's OneCycleLR)
+
+
+def scheduled_lr(schedule: str, lr: float, step: int, total: int) -> float:
+    """The learning rate for batch ``step`` (0-based) of ``total``, where ``lr`` is the peak.
+
+    constant: ``lr`` throughout. cosine: ``lr * (1 + cos(pi * step / total)) / 2``, from lr towards 0.
+    one_cycle: over the first 30% of the steps a half cosine from lr/25 up to lr, then cosine decay from lr
+    towards 0 over the rest (torch's OneCycleLR shape, annealing to 0).
+    """
+    if schedule == "constant" or total <= 0:
+        return lr
+    step = min(max(step, 0), total)
+    if schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * step / total))
+    if schedule == "one_cycle":
+        warm = max(1, round(ONE_CYCLE_WARMUP * total))
+        if step < warm:
+            start = lr * ONE_CYCLE_START
+            return start + (lr - start) * 0.5 * (1 - math.cos(math.pi * step / warm))
+        return lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+    raise ValueError(f"unknown schedule {schedule!r}")
+
+
+def set_lr(optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: int, total: int) -> None:
+    """Set the optimiser's learning rate for batch ``step`` (0-based) from ``cfg``'s schedule (constant: untouched)."""
+    if cfg.schedule != "constant":
+        lr = scheduled_lr(cfg.schedule, cfg.lr, step, total)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 @torch.no_grad()
@@ -130,7 +170,9 @@ def cached_teacher_logits(key: tuple, teacher: torch.nn.Module, x: torch.Tensor)
     if full_key in _LOGIT_CACHE:
         _LOGIT_CACHE.move_to_end(full_key)
         return _LOGIT_CACHE[full_key]
-    logits = teacher_logits(teacher, x)
+    spec = getattr(teacher, "spec", None)  # a big forward pass, done once: as many threads as pay (core.threads)
+    with work_threads(step_work(spec, len(x), training=False) if spec is not None else 0, x.device):
+        logits = teacher_logits(teacher, x)
     _LOGIT_CACHE[full_key] = logits
     while len(_LOGIT_CACHE) > _LOGIT_CACHE_SIZE:
         _LOGIT_CACHE.popitem(last=False)
@@ -140,10 +182,21 @@ def cached_teacher_logits(key: tuple, teacher: torch.nn.Module, x: torch.Tensor)
 BatchFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]
 
 
-def _batch_source(job: Job, data: Splits, teacher: MLP | None, generator: torch.Generator) -> tuple[int, BatchFn]:
-    """How many items an epoch has, and a function from shuffled indices to (x, labels, teacher logits)."""
+def _batch_source(job: Job, data: Splits, teacher: Network | None, generator: torch.Generator) -> tuple[int, BatchFn]:
+    """How many items an epoch has, and a function from shuffled indices to (x, labels, teacher logits).
+
+    With an active augmentation every batch is distorted afresh (from ``generator``) and, for a distillation,
+    the teacher answers on exactly those images: no logit cache then.
+    """
     x, y = data.train_x, data.train_y
+    aug = job.train.augment
+
+    def distort(images: torch.Tensor) -> torch.Tensor:
+        return augment(images, aug, generator, mean=data.mean, std=data.std)
+
     if job.kind != "distilled":
+        if aug.active:
+            return len(y), lambda idx: (distort(x[idx]), y[idx], None)
         return len(y), lambda idx: (x[idx], y[idx], None)
     assert teacher is not None and job.distill is not None
     d = job.distill
@@ -151,6 +204,12 @@ def _batch_source(job: Job, data: Splits, teacher: MLP | None, generator: torch.
         x, y = keep_classes(x, y, d.leave_out)
     if len(y) == 0:
         raise ConfigError("the transfer set is empty: no training images are left after the limit and left-out classes")
+    if d.transfer in ("train", "leave_out") and aug.active:
+        def augmented(idx: torch.Tensor):
+            xb = distort(x[idx])
+            return xb, y[idx], teacher_logits(teacher, xb)
+
+        return len(y), augmented
     if d.transfer in ("train", "leave_out"):
         key = (job.teacher_run, data.dataset, job.standardize, job.train.train_limit, d.leave_out if d.transfer == "leave_out" else ())
         logits = cached_teacher_logits(key, teacher, x)
@@ -227,6 +286,17 @@ def _persist(steps: list[Callable[[], None]]) -> None:
         raise interrupt
 
 
+def _job_threads(job: Job, store: RunStore, *args: Any, **kwargs: Any) -> tuple[int, torch.device]:
+    """What ``execute`` trains, for kdgui.core.threads: its multiply-adds per step (with the teacher's forward
+    pass when it answers every batch) and its device."""
+    teacher = None
+    if job.kind == "distilled" and job.teacher_run:
+        with contextlib.suppress(Exception):  # a teacher that cannot be read: execute says why
+            teacher = store.get(job.teacher_run).job.net
+    return job_work(job, teacher), resolve_device(job.train.device)
+
+
+@with_threads(_job_threads)  # one thread for a small student, more where they pay (core.threads)
 def execute(
     job: Job,
     store: RunStore,
@@ -249,7 +319,7 @@ def execute(
     token = token or CancelToken()
     cfg = job.train
     device = resolve_device(cfg.device)
-    teacher: MLP | None = None
+    teacher: Network | None = None
     if job.kind == "distilled":
         teacher_run = store.get(job.teacher_run or "")
         if teacher_run.job.dataset != job.dataset:
@@ -260,9 +330,9 @@ def execute(
     data = data.limit_train(cfg.train_limit).to(device)
 
     torch.manual_seed(cfg.seed)  # dropout masks
-    generator = torch.Generator().manual_seed(cfg.seed)  # shuffling, noise, jitter
+    generator = torch.Generator().manual_seed(cfg.seed)  # shuffling, noise, jitter, augmentation
     model = build_model(job.net, seed=cfg.seed).to(device)
-    optimizer = make_adam(model.parameters(), cfg.lr, device)
+    optimizer = make_adam(model.parameters(), cfg.lr, device, cfg.weight_decay)
     n_items, batch_fn = _batch_source(job, data, teacher, generator)
     batches = -(-n_items // cfg.batch_size)
     total = batches * cfg.epochs
@@ -338,6 +408,7 @@ def execute(
                     yield Cancelled(run.id, step, elapsed())
                     return
                 xb, yb, tb = batch_fn(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+                set_lr(optimizer, cfg, step, total)
                 logits = model(xb)
                 if tb is None:
                     loss = F.cross_entropy(logits, yb)

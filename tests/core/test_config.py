@@ -54,6 +54,14 @@ from kdgui.core.errors import ConfigError, KdguiError
         (lambda: Job("distilled", C.STUDENT_SPEC, TrainConfig(), teacher_run="t"), "temperature"),
         (lambda: Job("student", C.STUDENT_SPEC, TrainConfig(), DistillConfig()), "distillation settings"),
         (lambda: Job("student", C.STUDENT_SPEC, TrainConfig(), name="x" * 201), "run name"),
+        (lambda: NetSpec(hidden=(64,), arch="transformer"), "architecture"),
+        (lambda: NetSpec(hidden=(64,), arch="cnn"), "conv blocks"),
+        (lambda: NetSpec(hidden=(64,), arch="cnn", conv=(32, 2000)), "channels of conv block 2"),
+        (lambda: NetSpec(hidden=(64,), conv=(32,)), "conv blocks belong to a CNN"),
+        (lambda: TrainConfig(schedule="linear"), "schedule"),
+        (lambda: TrainConfig(weight_decay=float("inf")), "weight decay"),
+        (lambda: C.AugmentConfig(kind="cutout"), "augmentation"),
+        (lambda: C.AugmentConfig(kind="affine", rotate=91.0), "augmentation rotation"),
     ],
 )
 def test_invalid_values_raise_config_error_naming_the_field(build, field):
@@ -96,10 +104,13 @@ JOBS = [
         teacher_run="20240101-000000-teacher-abcd",
         standardize=True,
     ),
+    Job("teacher", C.BEST_TEACHER_SPEC, C.BEST_TEACHER_TRAIN),
+    Job("student", C.STUDENT_SPEC, TrainConfig(schedule="cosine", weight_decay=1e-4,
+                                               augment=C.AugmentConfig("affine+elastic", shift=1.5, elastic_alpha=20.0))),
 ]
 
 
-@pytest.mark.parametrize("job", JOBS, ids=["teacher", "distilled"])
+@pytest.mark.parametrize("job", JOBS, ids=["teacher", "distilled", "cnn teacher", "augmented student"])
 def test_job_round_trips_through_json(job):
     text = json.dumps(job.to_dict())
     again = Job.from_dict(json.loads(text))
@@ -122,6 +133,10 @@ def test_job_round_trips_through_json(job):
         (lambda d: d.update(train=[1, 2]), "TrainConfig must be a JSON object"),
         (lambda d: d.pop("kind"), "not a valid kdgui job"),
         (lambda d: d["net"].update(hidden=5), "hidden layer widths and dropouts must be lists"),
+        (lambda d: d["train"].update(augment={"kind": "affine", "blur": 1}), "unknown AugmentConfig field(s): blur"),
+        (lambda d: d["train"].update(augment="affine"), "AugmentConfig must be a JSON object"),
+        (lambda d: d["train"].update(augment={"kind": "affine", "shift": -1}), "augmentation shift"),
+        (lambda d: d["net"].update(arch="cnn", conv=[8, "x"]), "channels of conv block 2"),
     ],
 )
 def test_from_dict_rejects_bad_data_with_config_error(mutate, needle):
@@ -145,3 +160,24 @@ def test_configs_are_frozen_and_labels_are_readable():
     assert job.label() == "distilled T=2.5"
     assert JOBS[0].label() == "big one"
     assert Job("student", C.STUDENT_SPEC, TrainConfig()).label() == "student"
+
+
+def test_old_jobs_without_the_new_fields_load_as_before():
+    data = json.loads(json.dumps(JOBS[0].to_dict()))
+    for key in ("arch", "conv", "kernel", "pool"):
+        del data["net"][key]
+    for key in ("schedule", "weight_decay", "augment"):
+        del data["train"][key]
+    job = Job.from_dict(data)
+    assert job == JOBS[0] and job.net.arch == "mlp" and job.train.schedule == "constant"
+    assert job.train.weight_decay == 0.0 and not job.train.augment.active
+
+
+def test_best_recipe_jobs_share_everything_but_the_seed_and_the_teacher():
+    jobs = C.best_jobs(teacher_run="t", seed=5, device="cpu")
+    assert jobs["teacher"].net.is_cnn and jobs["teacher"].train.augment == C.BEST_AUGMENT
+    students, distilled = jobs["student"], jobs["distilled"]
+    assert [j.train.seed for j in students] == [j.train.seed for j in distilled] == [5, 6, 7][: C.BEST_SEEDS]
+    assert all(s.train == d.train and s.net == d.net == C.STUDENT_SPEC for s, d in zip(students, distilled))
+    assert all(d.teacher_run == "t" and d.distill == C.BEST_DISTILL for d in distilled)
+    assert students[0].train.augment == C.BEST_AUGMENT and students[0].train.keep_best

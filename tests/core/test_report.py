@@ -4,7 +4,9 @@ import pytest
 
 from kdgui.core.config import NetSpec
 from kdgui.core.models import build_model, parameter_count
-from kdgui.core.report import ModelFigures, format_report, measure, report_dict, state_dict_bytes, summary_sentence
+from kdgui.core.report import (
+    ModelFigures, format_report, latency_method, measure, report_dict, state_dict_bytes, summary_sentence,
+)
 
 
 def figures(role, parameters, latency, acc):
@@ -42,3 +44,36 @@ def test_report_text_and_json_hold_every_row():
     data = report_dict(rows)
     assert data["models"]["distilled"]["parameters"] == 39_760 and data["summary"] == summary_sentence(rows)
     assert data["models"]["teacher"]["test_acc"] == pytest.approx(0.9824)
+
+
+def test_latency_is_timed_on_one_thread_for_every_network_and_the_count_is_put_back():
+    import torch
+
+    from kdgui.core.report import LATENCY_THREADS, cpu_latency_ms
+    from kdgui.core.threads import requesting
+
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return x[:, :10]
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert cpu_latency_ms(Probe(), 1, repeats=3) > 0
+        assert set(seen) == {LATENCY_THREADS} == {1} and torch.get_num_threads() == 2
+        seen.clear()
+        with requesting(2):  # --threads: the same count, for every network
+            row = measure("student", "s", build_model(NetSpec(hidden=(8,)), seed=0), None, repeats=2)
+            cpu_latency_ms(Probe(), 1, repeats=2)
+        assert set(seen) == {2} and row.latency_threads == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_footnote_says_how_latency_was_measured():
+    rows = {"teacher": figures("teacher", 2_395_210, 0.21, None), "distilled": figures("distilled", 39_760, 0.02, None)}
+    assert format_report(rows).splitlines()[-1] == latency_method(1)
+    assert "fastest tenth" in latency_method(1) and "1 thread for every network" in latency_method(1)
