@@ -180,8 +180,32 @@ def say_on_splash(splash: Any, text: str) -> None:  # noqa: ANN401 - the splash,
         QApplication.processEvents()
 
 
+QUIT_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")  # kill, Ctrl+C in the terminal, the terminal closed or a logout
+
+
+def quit_quietly_until_the_window_exists() -> None:
+    """Until ``close_on_signals`` takes over, SIGINT, SIGTERM and SIGHUP end the process at once, quietly.
+
+    While torch and the window load there is nothing to save; without this, Ctrl+C in those seconds printed a
+    KeyboardInterrupt traceback from wherever the import happened to be.
+    """
+    import signal
+
+    def leave(signum: int, frame: Any) -> None:  # noqa: ANN401
+        end_process(128 + signum)
+
+    for name in QUIT_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            try:
+                signal.signal(signum, leave)
+            except (OSError, ValueError):  # not the main thread, or not settable here
+                pass
+
+
 def close_on_signals(window: Any) -> tuple[Any, ...]:  # noqa: ANN401 - QtMainWindow
-    """SIGTERM (``kill``, a logout) and SIGINT (Ctrl+C in the terminal) close the window as File › Quit does.
+    """SIGTERM (``kill``, a logout), SIGHUP (the terminal closed) and SIGINT (Ctrl+C in the terminal) close the window
+    as File › Quit does.
 
     The window then saves its settings and stops a running job, which is kept and marked stopped, instead of
     dying at once (SIGTERM) or raising KeyboardInterrupt in whichever slot runs next (SIGINT). Python runs a
@@ -213,8 +237,10 @@ def close_on_signals(window: Any) -> tuple[Any, ...]:  # noqa: ANN401 - QtMainWi
     def close(signum: int, frame: Any) -> None:  # noqa: ANN401
         QTimer.singleShot(0, window.close)
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, close)
+    for name in QUIT_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            signal.signal(signum, close)
     return reader, writer, notifier
 
 
@@ -235,6 +261,24 @@ def end_process(code: int) -> NoReturn:
         except (OSError, ValueError):
             pass
     os._exit(code)
+
+
+def dispose_window(window: Any) -> None:  # noqa: ANN401 - QtMainWindow
+    """Close and delete the window now, while the QApplication and the interpreter are whole.
+
+    Left to PySide's teardown at interpreter exit, a window's pyqtgraph scenes can be destroyed in an order that
+    crashes (a segmentation fault after the work is done).
+    """
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    if not shiboken6.isValid(window):
+        return
+    window.close()
+    window.deleteLater()
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
 
 
 def take_screenshot(window, path: str | Path, panel: str | None = None) -> Path:  # noqa: ANN001 - QtMainWindow
@@ -263,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot and not os.environ.get("QT_QPA_PLATFORM") and not os.environ.get("DISPLAY") \
             and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    if argv is None:  # the command, not a test calling main(): Ctrl+C while loading must not print a traceback
+        quit_quietly_until_the_window_exists()
     app = create_application([sys.argv[0] if sys.argv else "kdgui"])
     splash = None if args.screenshot else show_splash(app)
     mark("splash")
@@ -286,7 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:
         path = take_screenshot(window, args.screenshot, args.panel)
         print(f"kdgui: saved {path}")
-        window.close()
+        dispose_window(window)
+        if argv is None:  # the command: nothing is left to write, so skip the interpreter's teardown (see end_process)
+            end_process(0)
         return 0
     keep_alive = close_on_signals(window)  # noqa: F841 - the wake-up socket and its notifier live while the loop runs
     window.show()

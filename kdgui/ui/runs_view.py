@@ -10,6 +10,7 @@ from ..core.config import KIND_TITLES, KINDS
 from ..core.errors import KdguiError
 from ..core.history import RunHistory
 from ..core.lineup import Lineup
+from ..core.runs import shown as one_line
 from .panels.curves import CurvesPanel
 from .panels.distillation import DistillationPanel
 from .panels.networks import NetworksPanel
@@ -37,6 +38,9 @@ class RunsView(QObject):
         self.status, self.dataset, self.show_panel = status, dataset, show_panel
         self._ticked_lineup = False
         self._staged_teacher: str | None = None
+        self._folder_problem: str | None = None
+        self._reported_unreadable: tuple[str, ...] = ()
+        self._teachers_shown: tuple | None = None  # what the Distillation panel's teacher list was last given
         runs.changed.connect(self.update)
         panel.visibilityChanged.connect(self.set_shown)
         panel.reopenRequested.connect(self.reopen)
@@ -59,20 +63,47 @@ class RunsView(QObject):
             for member in self.lineup.lineup.members:
                 if member.run_id:
                     self.set_shown(member.run_id, True)
-        self._fill_panel()
-        self.refresh_teachers()
-        if self.runs.problems:
-            self.status(f"Skipped {len(self.runs.problems)} unreadable run folder(s): {self.runs.problems[0]}", 15000)
+        self._fill_panel(self.runs.changed_ids)
+        if not self._only_live_run_changed():  # a run that trains now cannot teach: the teachers did not change
+            self.refresh_teachers()
+        if self.runs.folder_problem and self.runs.folder_problem != self._folder_problem:
+            self.banner.show_message(f"{self.runs.folder_problem[0].upper()}{self.runs.folder_problem[1:]}: no saved runs can "
+                                     "be listed; the bundled networks answer.", "warning")
+        self._folder_problem = self.runs.folder_problem
+        unreadable = self.runs.unreadable
+        names = tuple(u.name for u in unreadable)
+        if names and names != self._reported_unreadable:  # once per change, not at every refresh
+            count = f"{len(names)} entries" if len(names) > 1 else "One entry"
+            self.status(f"{count} of the runs folder could not be read (greyed in the Runs list, where they can be "
+                        f"deleted): {unreadable[0].reason}", 15000)
+        self._reported_unreadable = names
 
-    def _fill_panel(self) -> None:
-        accuracies = {run.id: self.runs.accuracies(run) for run in self.runs.runs}
+    def _only_live_run_changed(self) -> bool:
+        changed = self.runs.changed_ids
+        return bool(changed) and self.runs.live_run_id is not None and changed <= {self.runs.live_run_id}
+
+    def _fill_panel(self, only: frozenset[str] | None = None) -> None:
+        """The Runs panel from the model: only the rows of ``only`` (run ids) when just those changed, else all of them."""
         on_stage = {m.run_id: m.role for m in self.lineup.lineup.members if m.run_id}
+        if only is not None and all(self.runs.run(run_id) is not None for run_id in only):
+            shown = self.curves.shown_run_ids()
+            for run_id in only:
+                run = self.runs.run(run_id)
+                self.panel.update_run(run, self.runs.labels, self.runs.colours.get(run_id), self.runs.accuracies(run),
+                                      run_id in shown, self.runs.live_run_id, on_stage)
+            return
+        accuracies = {run.id: self.runs.accuracies(run) for run in self.runs.runs}
         self.panel.set_runs(self.runs.runs, self.runs.labels, self.runs.colours, accuracies, self.curves.shown_run_ids(),
-                            self.runs.live_run_id, on_stage)
+                            self.runs.live_run_id, on_stage, self.runs.unreadable)
 
     def refresh_teachers(self, prefer: str | None = None) -> None:
+        """The Distillation panel's teachers; left alone when they did not change (a refresh while a run streams)."""
         teachers = self.runs.teacher_runs(self.dataset())
         accuracies = {run.id: self.runs.accuracies(run).get("test_acc") for run in teachers}
+        key = tuple((run.id, self.runs.label(run.id), run.status, accuracies[run.id]) for run in teachers)
+        if prefer is None and key == self._teachers_shown:
+            return
+        self._teachers_shown = key
         self.distillation.set_teachers(teachers, accuracies, self.runs.labels, prefer)
 
     def show_lineup(self, lineup: Lineup, bar: LineupBar) -> None:
@@ -139,21 +170,27 @@ class RunsView(QObject):
             self.status("That run cannot teach: it needs saved weights and the current dataset", 8000)
 
     def rename(self, run_id: str, name: str) -> None:
+        run = self.runs.run(run_id)
+        if run is not None and (run_id == self.runs.live_run_id or run.status == "running"):
+            self.status("A run that is training cannot be renamed: its process rewrites its run.json when it ends", 8000)
+            return
         try:
             self.runs.store.rename(run_id, name)
         except (KdguiError, OSError) as exc:
-            self.banner.show_message(f"Cannot rename: {exc}", "error")
+            self.banner.show_message(f"Cannot rename: {one_line(exc)}", "error")
             return
         self.runs.refresh()
 
     def delete(self, run_id: str) -> None:
+        """Delete a run, or an unreadable entry of the runs folder; the core refuses a run a live process trains."""
         if run_id == self.runs.live_run_id:
             self.status("Stop the run before deleting it", 8000)
             return
         try:
             self.runs.store.delete(run_id)
         except (KdguiError, OSError) as exc:
-            self.banner.show_message(f"Cannot delete: {exc}", "error")
+            self.banner.show_message(f"Cannot delete: {one_line(exc)}", "error")
+            self.runs.refresh()  # what the folder holds now (another process may have changed it)
             return
         self.lineup.forget(run_id)  # its role goes back to the default rule, without a warning the user caused
         self.curves.remove_run(run_id)

@@ -9,10 +9,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.config import Job
 from ..core.data import Splits
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, KdguiError
 from ..core.events import Cancelled, Evaluation, Finished, Progress, Started
 from ..core.history import RunHistory, final_accuracies
-from ..core.runs import RunStore
+from ..core.runs import INTERRUPTED, RunStore
 from ..core import training
 from ..core.training import resolve_device
 from ..core.verdicts import distillation_verdict
@@ -24,6 +24,7 @@ from .state import RunsModel
 from .widgets.banner import MessageBanner
 
 TRAIN = "train"  # the runner's kind for a workflow training run
+LIST_NEW_RUN_AFTER_MS = 40  # after Started, the Runs list gains the new run this much later (not in the same burst)
 
 
 def job_title(job: Job) -> str:
@@ -93,10 +94,14 @@ class TrainingSession(QObject):
         if isinstance(event, Started):
             self.run_id = self.runs.live_run_id = event.run_id
             self.device = event.device
-            self.curves.add_run(event.run_id, event.label, self.runs.colour(event.run_id), RunHistory(), job=self.job)
-            self.curves.set_shown(event.run_id, True)
-            # Listing the runs again reads every run.json: a separate event, so the GUI can breathe in between.
-            QTimer.singleShot(0, self.runs.refresh)
+            run_id = event.run_id
+            # Shown at once, while its curves are empty: pyqtgraph fails to add items that already hold data to a
+            # plot set to clip to its view ("autoRangeEnabled"), which a progress event in between would cause.
+            self.curves.add_run(run_id, event.label, self.runs.colour(run_id), RunHistory(), job=self.job)
+            self.curves.set_shown(run_id, True)
+            # The Runs list gains the run (read from its folder alone, not every run.json) a little later, in an event
+            # of its own: no handler of the start holds the GUI thread for a frame.
+            QTimer.singleShot(LIST_NEW_RUN_AFTER_MS, self.runs, lambda: self.runs.refresh_run(run_id))
             self.controls.show_message(f"{title}: started on {event.device}", 0.0)
             self.status(f"{title}: training {self.job.net.describe()} on {event.device} (run {event.run_id})", 0)
             self.runStarted.emit(event.run_id)
@@ -129,10 +134,25 @@ class TrainingSession(QObject):
             self.banner.show_message(f"Out of memory on {device}: training again on the CPU.", "warning")
         else:
             advice = " Try a smaller batch size or network." if kind == "oom" else ""
-            kept = " The run is kept on disk, marked failed." if self.run_id else ""
-            self.banner.show_message(f"{title} failed: {message}.{advice}{kept}", "error")
+            self.banner.show_message(f"{title} failed: {message.rstrip('.')}.{advice}{self._what_was_kept()}", "error")
         self.controls.show_message(f"{title}: failed")
         self.status(f"{title} failed: {message}", 15000)
+
+    def _what_was_kept(self) -> str:
+        """What the failed run left on disk, read back (a full or read-only disk may have kept it from saying "failed")."""
+        if not self.run_id:
+            return ""
+        try:
+            run = self.store.get(self.run_id)
+            status, weights = run.status, run.has_weights
+        except KdguiError:
+            return " The run could not be read back from disk."
+        if status == "failed":
+            return " The run is kept on disk, marked failed."
+        if status == INTERRUPTED:
+            return (" The run is kept on disk as last saved (it reads as interrupted" +
+                    (", with the weights of its last epoch end)." if weights else ", without weights)."))
+        return f" The run is kept on disk, marked {status}."
 
     def _on_ended(self, kind: str, outcome: str) -> None:
         if kind != TRAIN:
@@ -141,7 +161,10 @@ class TrainingSession(QObject):
         self.runs.live_run_id = None
         self.curves.follow_live_run(None)
         self.curves.flush()
-        self.runs.refresh()
+        if run_id:
+            self.runs.refresh_run(run_id)  # its final status and accuracies; the other runs did not change
+        else:
+            self.runs.refresh()  # it never started: a full or read-only disk, say; show the folder as it is
         self.runEnded.emit(outcome, run_id or "")
         if self._retry_on_cpu:
-            QTimer.singleShot(0, lambda: self.start(dataclasses.replace(job, train=dataclasses.replace(job.train, device="cpu"))))
+            QTimer.singleShot(0, self, lambda: self.start(dataclasses.replace(job, train=dataclasses.replace(job.train, device="cpu"))))

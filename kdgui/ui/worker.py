@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..core.errors import KdguiError
 from ..core.events import Progress
+from ..core.runs import shown
 from ..core import training
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: the GUI thread gets the rest
@@ -21,13 +22,31 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, oom_types) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
 
 
+MAX_MESSAGE = 400  # a failure is one line in the banner, never a traceback
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE, *, whole: bool = False) -> str:
+    """``text`` as one line: its first non-empty line (``whole``: all its lines joined), control characters escaped,
+    cut to ``limit`` characters."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return shown(" ".join(lines) if whole else (lines[0] if lines else ""), limit)
+
+
 def describe_failure(exc: BaseException) -> tuple[str, str]:
-    """(kind, one-line message): 'oom' and 'config'/'data' for what a user can act on, 'error' for bugs."""
+    """(kind, one-line message): 'oom', 'config', 'data', 'run', 'write' and 'os' for what a user can act on, 'error' for bugs.
+
+    A failure of the system (a read-only or full disk, a missing folder: any OSError the core did not already
+    phrase) reads "cannot use PATH: Read-only file system", without the exception's type or errno.
+    """
     if is_out_of_memory(exc):
-        return "oom", f"the device ran out of memory ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        return "oom", f"the device ran out of memory ({one_line(str(exc)) or type(exc).__name__})"
     if isinstance(exc, KdguiError):
-        return type(exc).__name__.removesuffix("Error").lower(), str(exc)
-    return "error", f"{type(exc).__name__}: {exc}"
+        # kdgui's own messages are written for the user: all of it, on one line.
+        return type(exc).__name__.removesuffix("Error").lower(), one_line(str(exc), whole=True) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        target = f"cannot use {shown(exc.filename)}: " if exc.filename else ""
+        return "os", one_line(f"{target}{exc.strerror}")
+    return "error", one_line(f"{type(exc).__name__}: {exc}")
 
 
 class QtTaskWorker(QObject):

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from kdgui.core.predict import bundled_models  # noqa: E402
 from kdgui.ui.panels.canvas import CanvasPanel  # noqa: E402
 from kdgui.ui.temperature_model import TemperatureModel  # noqa: E402
+from qt_exit import dispose  # noqa: E402
 
 STROKES = [
     [(70, 60), (200, 60), (150, 150), (120, 240)],  # a 7
@@ -43,6 +44,7 @@ def main() -> None:
     p99 = times[int(0.99 * (len(times) - 1))]
     print(f"stroke end -> repainted predictions, bundled teacher + 2 students, {len(times)} strokes")
     print(f"  p50 {statistics.median(times):.1f} ms   p99 {p99:.1f} ms   max {times[-1]:.1f} ms   (target < 30 ms)")
+    dispose(panel)  # before main returns: a panel left to the interpreter's teardown can crash it at exit
 
 
 if __name__ == "__main__":

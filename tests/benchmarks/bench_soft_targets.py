@@ -16,6 +16,7 @@ from kdgui.core.data import load_splits  # noqa: E402
 from kdgui.core.predict import bundled_models  # noqa: E402
 from kdgui.ui.panels.soft_targets import SoftTargetsPanel  # noqa: E402
 from kdgui.ui.temperature_model import TemperatureModel  # noqa: E402
+from qt_exit import dispose  # noqa: E402
 
 
 def main() -> None:
@@ -49,6 +50,7 @@ def main() -> None:
     p99 = times[int(0.99 * (len(times) - 1))]
     print(f"slider step -> repainted bars and heatmap: 12 digits x 3 models, {len(times)} steps")
     print(f"  p50 {statistics.median(times):.1f} ms   p99 {p99:.1f} ms   max {times[-1]:.1f} ms   (target < 16 ms)")
+    dispose(panel)  # before main returns: a panel left to the interpreter's teardown crashed it at exit
 
 
 if __name__ == "__main__":
