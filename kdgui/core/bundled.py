@@ -299,7 +299,8 @@ def _swap_files(staging: Path, folder: Path, names: list[str]) -> None:
 
 
 def run_ids_from_json(path: str | Path) -> dict[str, str]:
-    """Run ids per kind from the JSON that ``kdgui-cli reproduce --json`` writes."""
+    """Run ids per kind from the JSON that ``kdgui-cli reproduce --json`` writes; for a recipe trained with several
+    seeds (``--recipe best``), the first seed's run, so the bundle never picks the luckiest seed."""
     try:
         results = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -308,6 +309,12 @@ def run_ids_from_json(path: str | Path) -> dict[str, str]:
         raise KdguiError(f"{path} is not readable JSON ({type(exc).__name__})") from None
     if not isinstance(results, dict):
         raise KdguiError(f"{path} is not the JSON of 'kdgui-cli reproduce --json'")
-    ids = {k: v.get("run_id") for k, v in results.items() if k in KINDS and isinstance(v, dict)}
+    def run_id(entry: dict[str, Any]) -> Any:
+        seeds = entry.get("seeds")
+        if "run_id" not in entry and isinstance(seeds, list) and seeds and isinstance(seeds[0], dict):
+            return seeds[0].get("run_id")
+        return entry.get("run_id")
+
+    ids = {k: run_id(v) for k, v in results.items() if k in KINDS and isinstance(v, dict)}
     return {k: v for k, v in ids.items() if isinstance(v, str)}
 

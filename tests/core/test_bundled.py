@@ -13,7 +13,7 @@ from safetensors.torch import load as safetensors_load
 
 from kdgui.cli import main as cli_main
 from kdgui.core.bundled import BUNDLE_JSON, WEIGHT_FILES, load_bundled, load_bundled_model, read_bundle_info, resource_folder, write_bundle
-from kdgui.core.config import KINDS, STUDENT_SPEC, TEACHER_SPEC, DistillConfig, Job, NetSpec, TrainConfig
+from kdgui.core.config import BEST_STUDENT_SPEC, BEST_TEACHER_SPEC, KINDS, DistillConfig, Job, NetSpec, TrainConfig, _build
 from kdgui.core.data import load_splits
 from kdgui.core.errors import KdguiError, RunError
 from kdgui.core.runs import RunStore
@@ -47,12 +47,14 @@ def bundle(tmp_path, synthetic_splits):
 # --- the bundle shipped in resources/ ---------------------------------------------------------------------
 
 
-def test_the_shipped_bundle_is_small_float16_and_describes_the_seed_networks():
+def test_the_shipped_bundle_is_small_float16_and_holds_the_best_recipe_networks():
     info = read_bundle_info()
     models = info["models"]
     assert info["dataset"] == "mnist"
-    assert models["teacher"]["net"]["hidden"] == list(TEACHER_SPEC.hidden)
-    assert models["student"]["net"]["hidden"] == models["distilled"]["net"]["hidden"] == list(STUDENT_SPEC.hidden)
+    # The "best student" recipe's networks (issue 13): its CNN teacher and 784-50-10 students of seed 0.
+    assert _build(NetSpec, models["teacher"]["net"]) == BEST_TEACHER_SPEC
+    assert models["student"]["net"]["hidden"] == models["distilled"]["net"]["hidden"] == list(BEST_STUDENT_SPEC.hidden)
+    assert models["student"]["job"]["train"]["seed"] == models["distilled"]["job"]["train"]["seed"] == 0
     assert models["distilled"]["job"]["teacher_run"] == models["teacher"]["run_id"]
     for kind in KINDS:
         path = SHIPPED / WEIGHT_FILES[kind]
