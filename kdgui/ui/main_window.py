@@ -142,7 +142,7 @@ class QtMainWindow(QMainWindow):
         # default dock sizes follow the window's size when it first shows, unless the user's own layout comes back.
         self.arrangement = arranged = WindowArrangement(
             self, self.tabs, self.tab_pages, {key: (title, panels[key]) for key, title in DOCKS.items()}, self.run_controls,
-            self.lineup_bar, self.lineup_toolbar, lambda: bool(self.runs_model.runs),
+            self.lineup_bar, self.lineup_toolbar, lambda: bool(self.runs_model.runs or self.runs_model.unreadable),
             keep_sizes=self.remember and self.settings.contains("window/state"))
         self.docks, self.runs_dock, self.panels_button = arranged.docks, arranged.runs_dock, arranged.panels_button
         self.settings_panels_shown = arranged.settings_panels_shown

@@ -46,6 +46,18 @@ def test_the_runs_list_hides_without_runs_and_comes_back_with_the_first(qtbot, w
     assert "1 run" in window.runs_dock.title_bar.summary.text()
 
 
+def test_a_runs_folder_with_only_unreadable_entries_still_shows_the_runs_list(make_window):
+    """The list is where a user learns why a run is unreadable, so a folder with nothing else must not hide it."""
+    from kdgui.core.runs import RunStore
+
+    broken = RunStore().root / "20261130-120000-student-ab12"
+    broken.mkdir(parents=True)
+    (broken / "run.json").write_text('{"name": [1, 2]')
+    window = make_window()
+    assert window.runs_model.runs == [] and window.runs_model.unreadable
+    assert not window.runs_dock.isHidden()
+
+
 def test_the_runs_list_folds_to_one_line_and_unfolds_on_request(qtbot, window):
     train(qtbot, window, "teacher")
     settle(window, 1360, 860)
