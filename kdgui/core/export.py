@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import EXPORT_SUFFIXES, IMAGE_PIXELS
 from .errors import KdguiError
-from .runs import make_readable
+from .runs import atomic_write_bytes, check_write_target
 
 FORMATS = EXPORT_SUFFIXES
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
@@ -62,25 +62,28 @@ def _write_torchscript(model: nn.Module, target: Path) -> None:
 
 
 def export_model(model: nn.Module, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
-    """Write ``model`` (on the CPU, eval mode) to ``path``; the file appears whole or not at all."""
+    """Write ``model`` (on the CPU, eval mode) to ``path``; the file appears whole or not at all.
+
+    The exporters want a file name, so they write into a private scratch folder; the bytes then go through the one
+    atomic writer (``kdgui.core.runs.atomic_write_bytes``), which replaces only a regular file and says in one line
+    why it cannot write.
+    """
     fmt = format_for(path, fmt)
     target = Path(path).expanduser()
     if target.is_dir():
         raise KdguiError(f"{target} is a folder: give a file name ending in {FORMATS[fmt]}")
     if not target.parent.is_dir():
         raise KdguiError(f"the folder {target.parent} does not exist")
+    check_write_target(target)  # before the export's seconds, not after them
     model = model.to("cpu").eval()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=FORMATS[fmt], dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        (_write_onnx if fmt == "onnx" else _write_torchscript)(model, tmp)
-        make_readable(tmp)  # an exported model is meant to be shared
-        os.replace(tmp, target)
-    except OSError as exc:
+        with tempfile.TemporaryDirectory(prefix="kdgui-export-") as scratch:
+            written = Path(scratch) / f"model{FORMATS[fmt]}"
+            (_write_onnx if fmt == "onnx" else _write_torchscript)(model, written)
+            data = written.read_bytes()
+    except OSError as exc:  # the scratch folder full or unwritable: the target is untouched
         raise KdguiError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(target, data)
     return target
 
 

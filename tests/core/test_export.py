@@ -71,3 +71,15 @@ def test_a_failed_export_keeps_the_previous_file(model, tmp_path, monkeypatch):
         export_model(model, target)
     assert target.read_bytes() == b"previous export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["student.pt"]
+
+
+def test_export_never_replaces_a_symlink_and_leaves_its_target_alone(model, tmp_path):
+    """Exports go through the one atomic writer: only a regular file is ever replaced."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    link = tmp_path / "student.pt"
+    link.symlink_to(precious)
+    with pytest.raises(KdguiError, match="symbolic link"):
+        export_model(model, link)
+    assert link.is_symlink() and precious.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.txt", "student.pt"]
