@@ -13,7 +13,8 @@ from kdgui.core.runs import RunStore
 
 SUBCOMMAND_OPTIONS = {
     "train-teacher": ["--epochs", "--lr", "--batch-size", "--seed", "--limit", "--hidden", "--dropout", "--data-dir",
-                      "--runs-dir", "--device", "--json", "1200,1200"],
+                      "--runs-dir", "--device", "--json", "1200,1200", "--arch", "--conv", "--kernel", "--pool", "--schedule",
+                      "--weight-decay", "--augment", "--shift", "--rotate", "--scale", "--shear", "--elastic-alpha"],
     "train-student": ["--epochs", "--lr", "--hidden", "--limit", "--data-dir", "--json", "50"],
     "distill": ["--teacher", "--temperature", "--alpha", "--loss", "--transfer", "--leave-out", "--jitter",
                 "soft_mse", "hinton", "--data-dir", "--json"],

@@ -11,6 +11,7 @@ import math
 from typing import Any, Callable, NoReturn
 
 from ..core import config as C
+from ..core.errors import ConfigError
 from ..core.threads import MAX_THREADS
 
 ROLES = C.KINDS  # teacher, student, distilled: the lineup's roles
@@ -154,11 +155,81 @@ def training(parser: argparse.ArgumentParser, defaults: C.TrainConfig, spec: C.N
     return g, n
 
 
-def single_run(train: argparse._ArgumentGroup, network: argparse._ArgumentGroup, spec: C.NetSpec) -> None:
-    """What only train-teacher, train-student and distill offer: another dataset, standardising, dropout."""
+CNN_SPEC = C.BEST_TEACHER_SPEC  # what --arch cnn starts from: the best recipe's teacher
+AUGMENT_STRENGTHS = {  # AugmentConfig's strengths: its field, the option's metavar and help (the core checks the values)
+    "shift": ("PIXELS", "largest shift each way"),
+    "rotate": ("DEGREES", "largest rotation either way"),
+    "scale": ("FRACTION", "largest change of size: 0.1 scales by 0.9 to 1.1"),
+    "shear": ("DEGREES", "largest shear either way"),
+    "elastic_alpha": ("PIXELS", "affine+elastic only: how far the elastic distortion moves pixels"),
+    "elastic_sigma": ("PIXELS", "affine+elastic only: how smooth the elastic distortion is, its Gaussian's width"),
+}
+
+
+def single_run(parser: argparse.ArgumentParser, train: argparse._ArgumentGroup, network: argparse._ArgumentGroup,
+               spec: C.NetSpec) -> None:
+    """What only train-teacher, train-student and distill offer: another dataset, standardising, dropout, a CNN,
+    a learning-rate schedule, weight decay and augmentation (``net_spec`` and ``augment`` read them)."""
     train.add_argument("--dataset", default="mnist", choices=C.DATASETS, help="dataset (default mnist)")
     train.add_argument("--standardize", action="store_true", help="standardise pixels with the training mean and std (the seed did not)")
+    train.add_argument("--schedule", default=C.TrainConfig.schedule, choices=tuple(C.SCHEDULES),
+                       help=f"the learning rate over the run: {_named(C.SCHEDULES)} (default {C.TrainConfig.schedule}; --lr is the peak)")
+    train.add_argument("--weight-decay", type=float, default=C.TrainConfig.weight_decay, metavar="W",
+                       help="decoupled weight decay (AdamW) when above 0, e.g. 1e-4 (default 0: plain Adam)")
     network.add_argument("--dropout", type=_floats, default=None, help=f"dropout after each hidden layer, comma-separated (default {_widths(spec.dropout)})")
+    network.add_argument("--arch", default=spec.arch, choices=tuple(C.ARCHITECTURES),
+                         help=f"mlp: fully connected layers (default); cnn: conv blocks (--conv, --kernel, --pool) then the dense "
+                              f"--hidden layers, by default the best recipe's teacher: --conv {_widths(CNN_SPEC.conv)} "
+                              f"--hidden {_widths(CNN_SPEC.hidden)} --dropout {_widths(CNN_SPEC.dropout)}")
+    network.add_argument("--conv", type=_ints, default=None, metavar="CHANNELS",
+                         help=f"with --arch cnn: channels of each conv block, comma-separated, 1 to {C.MAX_CONV_BLOCKS} blocks "
+                              f"(default {_widths(CNN_SPEC.conv)})")
+    network.add_argument("--kernel", type=int, default=None, choices=C.CONV_KERNELS,
+                         help=f"with --arch cnn: the convolutions' kernel size (default {CNN_SPEC.kernel})")
+    network.add_argument("--pool", default=None, choices=tuple(C.POOLINGS),
+                         help=f"with --arch cnn: 2x2 max or average pooling after each conv block (default {CNN_SPEC.pool})")
+    network.set_defaults(hidden=None)  # a CNN's dense layers default to the recipe's, an MLP's to the seed's (net_spec)
+    aug = parser.add_argument_group("augmentation", "random distortions of every training batch "
+                                               "(for distill: of the transfer set, which the teacher answers on too)")
+    aug.add_argument("--augment", default=C.NO_AUGMENT.kind, choices=tuple(C.AUGMENTATIONS), metavar="KIND",
+                     help=f"{_named(C.AUGMENTATIONS)} (default {C.NO_AUGMENT.kind})")
+    for name, (metavar, about) in AUGMENT_STRENGTHS.items():
+        aug.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, metavar=metavar,
+                         help=f"{about} (default {getattr(C.NO_AUGMENT, name):g})")
+
+
+def _named(titles: dict[str, str]) -> str:
+    """'a, b (what b is) or c (what c is)' from a table of names and titles, for a help text."""
+    named = [k if v.lower() == k else f"{k} ({v[0].lower()}{v[1:]})" for k, v in titles.items()]
+    return (", ".join(named[:-1]) + " or " + named[-1]).replace("%", "%%")  # argparse formats help with %
+
+
+def net_spec(args: argparse.Namespace, spec: C.NetSpec) -> C.NetSpec:
+    """The network of a single run from --arch, --conv, --kernel, --pool, --hidden, --dropout and --activation (``spec``:
+    the command's default MLP); the core refuses what does not fit (ConfigError: one line)."""
+    cnn = args.arch == "cnn"
+    base = CNN_SPEC if cnn else spec
+    if not cnn:
+        given = [f"--{name}" for name in ("conv", "kernel", "pool") if getattr(args, name) is not None]
+        if given:
+            raise ConfigError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for a CNN: add --arch cnn")
+    hidden = args.hidden if args.hidden is not None else base.hidden
+    dropout = args.dropout if args.dropout is not None else (base.dropout if hidden == base.hidden else ())
+    values = {"conv": args.conv if args.conv is not None else base.conv, "kernel": args.kernel or base.kernel,
+              "pool": args.pool or base.pool} if cnn else {}
+    return C.NetSpec(hidden=hidden, dropout=dropout, activation=args.activation, arch=args.arch, **values)
+
+
+def augment(args: argparse.Namespace) -> C.AugmentConfig:
+    """--augment and its strengths; a strength given without the augmentation that uses it is refused (one line)."""
+    given = {name: getattr(args, name) for name in AUGMENT_STRENGTHS if getattr(args, name) is not None}
+    unused = [name for name in given if args.augment == "none" or (name.startswith("elastic") and args.augment != "affine+elastic")]
+    if unused:
+        needs = "affine+elastic" if all(n.startswith("elastic") for n in unused) else "affine or affine+elastic"
+        names = " and ".join(f"--{n.replace('_', '-')}" for n in unused)
+        raise ConfigError(f"{names} {'is' if len(unused) == 1 else 'are'} used with --augment {needs} only, "
+                            f"not --augment {args.augment}")
+    return C.AugmentConfig(kind=args.augment, **given)
 
 
 THREADS_DEFAULT = "by the size of the work: one for a small network such as the 784-50-10 student, the free cores for the teacher"
@@ -190,8 +261,12 @@ def transfer_set(group: argparse._ArgumentGroup) -> None:
     d = C.SEED_DISTILL
     group.add_argument("--transfer", default=d.transfer, choices=C.TRANSFER_SETS,
                        help="images the student learns from: train, leave_out (train without --leave-out classes), "
-                            "noise (uniform random), jitter (train shifted up to --jitter pixels)")
+                            "noise (uniform random), jitter (train shifted up to --jitter pixels), "
+                            "other (--other-dataset's images: no digit, no label)")
     group.add_argument("--leave-out", type=distinct_ints, default=(), help="classes to leave out with --transfer leave_out, e.g. 3 or 7,8")
+    group.add_argument("--other-dataset", default=d.other_dataset, choices=tuple(C.OTHER_TRANSFER_SETS),
+                       help=f"images of --transfer other: {', '.join(C.OTHER_TRANSFER_SETS)} (default {d.other_dataset}: "
+                            "drawn letters, needing no files)")
 
 
 def jitter(group: argparse._ArgumentGroup) -> None:

@@ -33,7 +33,7 @@ def add_parsers(sub: Any) -> None:
         p = sub.add_parser(name, help=HELPS[kind], description=HELPS[kind][0].upper() + HELPS[kind][1:] + ".")
         p.set_defaults(kind=kind, spec=spec, handler=train_command)
         train_group, network_group = options.training(p, train, spec)
-        options.single_run(train_group, network_group, spec)
+        options.single_run(p, train_group, network_group, spec)
         if kind == "distilled":
             g = options.distillation(p)
             options.transfer_set(g)
@@ -79,20 +79,17 @@ def teacher_run_id(args: argparse.Namespace, store: RunStore) -> str:
 
 
 def _job_from_args(args: argparse.Namespace, store: RunStore) -> C.Job:
-    spec = C.NetSpec(
-        hidden=args.hidden,
-        dropout=args.dropout if args.dropout is not None else (args.spec.dropout if args.hidden == args.spec.hidden else ()),
-        activation=args.activation,
-    )
+    spec = options.net_spec(args, args.spec)
     train = C.TrainConfig(
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, eval_every=args.eval_every,
-        device=args.device, train_limit=args.limit, keep_best=args.keep_best,
+        device=args.device, train_limit=args.limit, keep_best=args.keep_best, schedule=args.schedule,
+        weight_decay=args.weight_decay, augment=options.augment(args),
     )
     distill, teacher_run = None, None
     if args.kind == "distilled":
         distill = C.DistillConfig(
             temperature=args.temperature, alpha=args.alpha, loss=args.loss, transfer=args.transfer,
-            leave_out=args.leave_out, jitter_pixels=args.jitter,
+            leave_out=args.leave_out, jitter_pixels=args.jitter, other_dataset=args.other_dataset,
         )
         if args.dataset != "mnist" and args.teacher in options.LINEUP_TEACHER:
             raise KdguiError(f"the lineup holds MNIST networks only: give --teacher RUN, a teacher trained on {args.dataset}")

@@ -34,6 +34,8 @@ class Stages(QObject):
         self.data, self.networks, self.training, self.distillation = data, networks, training, distillation
         self.runs, self.runner, self.session, self.controls, self.steps = runs, runner, session, controls, steps
         self.temperature, self.dataset, self.data_ready = temperature, dataset, data_ready
+        for panel in (networks, distillation):  # a recipe chosen on the Training panel fills these panels too
+            training.recipeChosen.connect(panel.apply_recipe)
 
     def facts(self) -> workflow.Facts:
         dataset = self.dataset()

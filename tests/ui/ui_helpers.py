@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from kdgui.core.config import NetSpec
+from kdgui.core.config import NetSpec, TrainConfig
 from kdgui.core.data import Splits, splits_from_arrays
 from kdgui.ui.main_window import QtMainWindow
 from kdgui.ui.panels.training import STAGES
@@ -31,12 +31,9 @@ def configure_quick(window: QtMainWindow, *, epochs: int = 2, batch_size: int = 
     """Tiny networks and short runs: a teacher trains in well under a second."""
     window.networks_panel.teacher.set_spec(NetSpec(hidden=(32, 32), dropout=(0.0, 0.1)))
     window.networks_panel.student.set_spec(NetSpec(hidden=(8,)))
+    quick = TrainConfig(epochs=epochs, lr=0.01, batch_size=batch_size, eval_every=eval_every)  # no schedule, no augmentation
     for stage in STAGES:
-        form = window.training_panel.forms[stage]
-        form.epochs.setValue(epochs)
-        form.batch_size.setValue(batch_size)
-        form.eval_every.setValue(eval_every)
-        form.lr.setValue(0.01)
+        window.training_panel.forms[stage].set_config(quick)
     window.training_panel.set_train_limit(None)
 
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget,
 )
 
-from ...core.config import LOSS_TITLES, NUM_CLASSES, SEED_DISTILL, TRANSFER_TITLES, DistillConfig
+from ...core.config import LOSS_TITLES, NUM_CLASSES, SEED_DISTILL, TRANSFER_TITLES, DistillConfig, Job
 from ...core.errors import ConfigError
 from ...core.runs import Run
 from ..style import text_style
@@ -27,6 +27,7 @@ TRANSFER_HELP = {
     "leave_out": "The student never sees the ticked classes; can it still recognise them from the teacher's soft targets?",
     "noise": "Uniform random pixels: there are no labels, so only the teacher's outputs teach (α must be 1).",
     "jitter": "Training images shifted randomly by up to N pixels each batch; the teacher labels every shifted copy.",
+    "other": "Drawn Latin letters, never a digit and never labelled: only the teacher's outputs teach (α must be 1).",
 }
 
 
@@ -179,6 +180,10 @@ class DistillationPanel(QWidget):
         for c, box in enumerate(self.leave_out_boxes):
             box.setChecked(c in config.leave_out)
         self.jitter.setValue(config.jitter_pixels)
+
+    def apply_recipe(self, jobs: dict[str, Job]) -> None:
+        """Take a recipe's distillation settings (the Training panel's choice); the chosen teacher stays."""
+        self.set_config(jobs["distilled"].distill)
 
     def _update(self) -> None:
         transfer = self.transfer_combo.currentData()

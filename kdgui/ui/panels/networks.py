@@ -2,32 +2,74 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
 
-from ...core.config import ACTIVATIONS, STUDENT_SPEC, TEACHER_SPEC, NetSpec
+from ...core.config import (
+    ACTIVATIONS, ARCHITECTURES, BEST_TEACHER_SPEC, CONV_KERNELS, MAX_CONV_BLOCKS, POOLINGS, STUDENT_SPEC, TEACHER_SPEC, Job, NetSpec,
+)
 from ...core.errors import ConfigError
 from ...core.models import human_bytes, parameter_count, size_bytes
 from ..style import text_style
-from ..widgets.layer_editor import LayerListEditor
+from ..widgets.layer_editor import IntListField, LayerListEditor
 from ..widgets.number_field import NumberField
 from ..widgets.problem_label import ProblemLabel
 
 ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "tanh", "gelu": "GELU", "sigmoid": "sigmoid", "leaky_relu": "leaky ReLU"}
 
 
+def _compact(combo: QComboBox) -> None:
+    """A long title shortens rather than widen the panel (the settings column is narrow on a small screen)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+
+
+def _check_conv(conv: tuple[int, ...]) -> NetSpec:
+    return NetSpec(hidden=(), arch="cnn", conv=conv)  # the core's rules for the conv blocks alone
+
+
 class NetworkEditor(QGroupBox):
-    """One MLP: hidden layers, activation and input dropout; ``spec()`` is None while something is refused."""
+    """One network: architecture (with ``allow_cnn``), conv blocks, dense layers, activation and input dropout.
+
+    ``spec()`` is None while something is refused. Switching the architecture keeps what was set for each, starting
+    a CNN from the best recipe's teacher (conv 32-64, one dense layer of 128).
+    """
 
     changed = Signal()
 
-    def __init__(self, role: str, title: str, preset: NetSpec, parent: QWidget | None = None) -> None:
+    def __init__(self, role: str, title: str, preset: NetSpec, parent: QWidget | None = None, *, allow_cnn: bool = False) -> None:
         super().__init__(title, parent)
         self.role = role
         self.preset = preset
+        self.allow_cnn = allow_cnn
+        self._by_arch = {"mlp": preset if not preset.is_cnn else TEACHER_SPEC, "cnn": BEST_TEACHER_SPEC}
+        self.arch_combo = QComboBox()
+        for key, text in ARCHITECTURES.items():
+            self.arch_combo.addItem(text, key)
+        _compact(self.arch_combo)
+        self.arch_combo.setToolTip("MLP: fully connected layers on the 784 pixels.\nCNN: conv blocks (convolution, activation, "
+                                   "2×2 pooling) on the 28×28 image, then the dense layers.")
+        self.conv = IntListField(f"{role}: conv channels", _check_conv, BEST_TEACHER_SPEC.conv,
+                                 hint=f"Channels of each conv block, comma-separated, 1 to {MAX_CONV_BLOCKS} blocks; "
+                                      "each block halves the image side (28, 14, 7, 3, 1).")
+        self.kernel_combo = QComboBox()
+        for k in CONV_KERNELS:
+            self.kernel_combo.addItem(f"{k}×{k}", k)
+        self.kernel_combo.setToolTip("The convolutions' kernel size (padded, so the side stays until the pooling).")
+        self.pool_combo = QComboBox()
+        for key, text in POOLINGS.items():
+            self.pool_combo.addItem(text.split()[0], key)  # "Max", "Average": the row's label says pooling
+            self.pool_combo.setItemData(self.pool_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.pool_combo.setToolTip("How each block halves the side: the largest or the mean of each 2×2 square.")
         self.layers = LayerListEditor(role, preset.hidden, preset.dropout)
+        self.dense_label = QLabel("Dense layers after the conv blocks (none: straight to the 10 outputs)")
+        self.dense_label.setStyleSheet(text_style("muted"))
+        self.dense_label.setWordWrap(True)
         self.activation_combo = QComboBox()
         for key in ACTIVATIONS:
             self.activation_combo.addItem(ACTIVATION_NAMES[key], key)
@@ -39,21 +81,64 @@ class NetworkEditor(QGroupBox):
         self.summary = QLabel()
         self.summary.setStyleSheet(text_style("muted"))
         self.summary.setWordWrap(True)
+        top = QFormLayout()
+        top.addRow("Architecture", self.arch_combo)
+        top.addRow("Conv channels", self.conv)
+        conv_row = QWidget()
+        row = QHBoxLayout(conv_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.kernel_combo, 1)
+        row.addWidget(self.pool_combo, 1)
+        top.addRow("Kernel, pooling", conv_row)
+        self._top = top
+        self._cnn_rows = (self.conv, conv_row)
         form = QFormLayout()
         form.addRow("Activation", self.activation_combo)
         form.addRow("Input dropout", self.input_dropout)
         layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.dense_label)
         layout.addWidget(self.layers)
         layout.addLayout(form)
         layout.addWidget(self.summary)
         layout.addWidget(reset)
         self.layers.changed.connect(self.changed)
-        self.activation_combo.currentIndexChanged.connect(self.changed)
+        self.arch_combo.currentIndexChanged.connect(self._arch_chosen)
+        for combo in (self.activation_combo, self.kernel_combo, self.pool_combo):
+            combo.currentIndexChanged.connect(self.changed)
+        self.conv.valueChanged.connect(self.changed)
         self.input_dropout.valueChanged.connect(self.changed)
         self.set_spec(preset)
 
+    def arch(self) -> str:
+        return self.arch_combo.currentData()
+
+    def _show_arch(self, arch: str) -> None:
+        cnn = arch == "cnn"
+        self._top.setRowVisible(self.arch_combo, self.allow_cnn or cnn)  # a CNN student (a CLI run reopened) still shows
+        for widget in self._cnn_rows:
+            self._top.setRowVisible(widget, cnn)
+        self.dense_label.setVisible(cnn)
+        self.layers.set_min_layers(0 if cnn else 1)
+
+    def _arch_chosen(self) -> None:
+        """The user switched the architecture: keep the other one's layers, bring back this one's."""
+        arch, previous = self.arch(), "mlp" if self.arch() == "cnn" else "cnn"
+        current = self._build_or_none(previous)
+        if current is not None:
+            self._by_arch[previous] = current
+        keep = {"activation": self.activation_combo.currentData(), "input_dropout": self.input_dropout.value() or 0.0}
+        self.set_spec(dataclasses.replace(self._by_arch[arch], **keep))
+
+    def _build_or_none(self, arch: str) -> NetSpec | None:
+        try:
+            return self._build(arch)
+        except (ConfigError, TypeError):
+            return None
+
     def problems(self) -> list[str]:
-        found = self.layers.problems() + ([self.input_dropout.problem()] if self.input_dropout.problem() else [])
+        fields = [self.input_dropout.problem()] + ([self.conv.problem()] if self.arch() == "cnn" else [])
+        found = self.layers.problems() + [p for p in fields if p]
         if not found:
             try:
                 self._build()
@@ -61,12 +146,17 @@ class NetworkEditor(QGroupBox):
                 found.append(f"{self.role}: {exc}")
         return found
 
-    def _build(self) -> NetSpec:
+    def _build(self, arch: str | None = None) -> NetSpec:
+        arch = arch or self.arch()
+        cnn = arch == "cnn"
         return NetSpec(hidden=self.layers.hidden(), dropout=self.layers.dropout(), activation=self.activation_combo.currentData(),
-                       input_dropout=float(self.input_dropout.value()))
+                       input_dropout=float(self.input_dropout.value()), arch=arch, conv=self.conv.value() if cnn else (),
+                       kernel=self.kernel_combo.currentData(), pool=self.pool_combo.currentData())
 
     def spec(self) -> NetSpec | None:
         if self.layers.hidden() is None or self.layers.dropout() is None or self.input_dropout.value() is None:
+            return None
+        if self.arch() == "cnn" and self.conv.value() is None:
             return None
         try:
             return self._build()
@@ -74,6 +164,14 @@ class NetworkEditor(QGroupBox):
             return None
 
     def set_spec(self, spec: NetSpec) -> None:
+        self.arch_combo.blockSignals(True)  # set_spec is not the user switching: nothing to swap
+        self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(spec.arch)))
+        self.arch_combo.blockSignals(False)
+        self._show_arch(spec.arch)
+        if spec.is_cnn:
+            self.conv.setValue(spec.conv)
+        self.kernel_combo.setCurrentIndex(max(0, self.kernel_combo.findData(spec.kernel)))
+        self.pool_combo.setCurrentIndex(max(0, self.pool_combo.findData(spec.pool)))
         self.layers.set_layers(spec.hidden, spec.dropout)
         self.activation_combo.setCurrentIndex(max(0, self.activation_combo.findData(spec.activation)))
         self.input_dropout.setValue(spec.input_dropout)
@@ -86,14 +184,14 @@ class NetworksPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.teacher = NetworkEditor("teacher", "Teacher: the big network", TEACHER_SPEC)
+        self.teacher = NetworkEditor("teacher", "Teacher: the big network", TEACHER_SPEC, allow_cnn=True)
         self.student = NetworkEditor("student", "Student: the small network", STUDENT_SPEC)
         self.ratio_label = QLabel()
         self.ratio_label.setWordWrap(True)
         self.ratio_label.setStyleSheet("font-weight: bold;")
         self.problem_label = ProblemLabel()
-        intro = QLabel("Steps 2 and 3. Both are MLPs on 784 pixels with 10 outputs. The student is trained twice: "
-                       "from labels (the baseline) and from the teacher (distilled).")
+        intro = QLabel("Steps 2 and 3. Both take 784 pixels to 10 outputs; the teacher may be an MLP or a CNN, the student "
+                       "is an MLP trained twice: from labels (the baseline) and from the teacher (distilled).")
         intro.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -138,6 +236,11 @@ class NetworksPanel(QWidget):
     def state(self) -> dict[str, Any]:
         return {role: _spec_dict(spec) for role, spec in (("teacher", self.teacher.spec()), ("student", self.student.spec())) if spec}
 
+    def apply_recipe(self, jobs: dict[str, Job]) -> None:
+        """Take the teacher's and the student's networks of a recipe (the Training panel's choice)."""
+        self.teacher.set_spec(jobs["teacher"].net)
+        self.student.set_spec(jobs["student"].net)
+
     def restore(self, state: dict[str, Any]) -> None:
         for editor in (self.teacher, self.student):
             data = state.get(editor.role)
@@ -150,4 +253,5 @@ class NetworksPanel(QWidget):
 
 def _spec_dict(spec: NetSpec) -> dict[str, Any]:
     return {"hidden": list(spec.hidden), "dropout": list(spec.dropout), "activation": spec.activation,
-            "input_dropout": spec.input_dropout}
+            "input_dropout": spec.input_dropout, "arch": spec.arch, "conv": list(spec.conv), "kernel": spec.kernel,
+            "pool": spec.pool}

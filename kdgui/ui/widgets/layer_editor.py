@@ -1,12 +1,15 @@
-"""Edits an MLP's hidden layers: one row per layer (width, dropout), add and remove, 1 to 8 layers."""
+"""Edits a network's dense hidden layers (one row per layer: width, dropout; add and remove) and a list of conv channels."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from typing import Callable
 
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from ...core.errors import ConfigError
 from ..style import text_style
-from .number_field import NumberField
+from .number_field import NumberField, invalid_style
 
 MAX_LAYERS = 8
 MAX_WIDTH = 8192
@@ -21,7 +24,9 @@ class LayerListEditor(QWidget):
     def __init__(self, network: str, hidden: tuple[int, ...], dropout: tuple[float, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.network = network
+        self.min_layers = 1  # an MLP needs a hidden layer; a CNN's conv blocks may feed the outputs directly (0)
         self._rows: list[tuple[QLabel, NumberField, NumberField, QToolButton]] = []
+        self._headers: list[QLabel] = []
         self.grid = QGridLayout()
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setHorizontalSpacing(6)
@@ -30,6 +35,7 @@ class LayerListEditor(QWidget):
             header = QLabel(text)
             header.setStyleSheet(text_style("muted"))
             self.grid.addWidget(header, 0, col)
+            self._headers.append(header)
         self.grid.setColumnStretch(1, 1)
         self.grid.setColumnStretch(2, 1)
         self.add_button = QPushButton("+ Add layer")
@@ -45,6 +51,10 @@ class LayerListEditor(QWidget):
 
     def width_fields(self) -> list[NumberField]:
         return [row[1] for row in self._rows]
+
+    def set_min_layers(self, count: int) -> None:
+        self.min_layers = count
+        self._refresh()
 
     def set_layers(self, hidden: tuple[int, ...], dropout: tuple[float, ...] = ()) -> None:
         dropout = tuple(dropout) or (0.0,) * len(hidden)
@@ -82,7 +92,7 @@ class LayerListEditor(QWidget):
             self.changed.emit()
 
     def _remove_row(self, index: int, *, emit: bool = True) -> None:
-        if emit and len(self._rows) <= 1:
+        if emit and len(self._rows) <= self.min_layers:
             return
         row = self._rows.pop(index)
         for widget in row:
@@ -106,8 +116,10 @@ class LayerListEditor(QWidget):
         n = len(self._rows)
         for i, (label, _, _, remove) in enumerate(self._rows, 1):
             label.setText(f"Layer {i}")
-            remove.setEnabled(n > 1)
-            remove.setToolTip(f"Remove layer {i}" if n > 1 else "A network needs at least one hidden layer")
+            remove.setEnabled(n > self.min_layers)
+            remove.setToolTip(f"Remove layer {i}" if n > self.min_layers else "An MLP needs at least one hidden layer")
+        for header in self._headers:
+            header.setVisible(n > 0)
         self.add_button.setEnabled(n < MAX_LAYERS)
         self.add_button.setToolTip("Add a hidden layer" if n < MAX_LAYERS else f"At most {MAX_LAYERS} hidden layers")
 
@@ -121,3 +133,60 @@ class LayerListEditor(QWidget):
     def dropout(self) -> tuple[float, ...] | None:
         values = [row[2].value() for row in self._rows]
         return None if any(v is None for v in values) else tuple(float(v) for v in values)
+
+
+class IntListField(QLineEdit):
+    """Whole numbers separated by commas ("32, 64"); ``value()`` is None while refused, ``problem()`` says why.
+
+    ``check`` raises ConfigError for a list the core refuses, so the field is marked with the core's own message.
+    """
+
+    valueChanged = Signal(object)  # the new tuple, or None when the text is refused
+
+    def __init__(self, name: str, check: Callable[[tuple[int, ...]], object], value: tuple[int, ...] = (), hint: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name, self.check, self.hint = name, check, hint
+        self._value: tuple[int, ...] | None = None
+        self._problem: str | None = None
+        self.setAccessibleName(name)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.textChanged.connect(self._check)
+        self.setValue(value)
+
+    def value(self) -> tuple[int, ...] | None:
+        return self._value
+
+    def problem(self) -> str | None:
+        return self._problem
+
+    def setValue(self, value: tuple[int, ...]) -> None:
+        self.setText(", ".join(str(v) for v in value))
+        self._check(self.text())  # the same text again emits no textChanged
+
+    def _parse(self, text: str) -> tuple[int, ...]:
+        parts = [p.strip() for p in text.replace(";", ",").split(",")]
+        if parts == [""]:
+            raise ValueError(f"{self.name} is empty: type whole numbers separated by commas, e.g. 32, 64")
+        try:
+            values = tuple(int(p) for p in parts)
+        except ValueError:
+            raise ValueError(f"{self.name} must be whole numbers separated by commas, not {text.strip()!r}") from None
+        try:
+            self.check(values)
+        except ConfigError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
+        return values
+
+    def _check(self, text: str) -> None:
+        try:
+            value, problem = self._parse(text), None
+        except ValueError as exc:
+            value, problem = None, str(exc)
+        changed = value != self._value or problem != self._problem
+        self._value, self._problem = value, problem
+        self.setStyleSheet(invalid_style() if problem else "")
+        tip = problem or self.name
+        self.setToolTip(f"{tip}\n{self.hint}" if self.hint else tip)
+        if changed:
+            self.valueChanged.emit(value)
