@@ -43,9 +43,10 @@ FAST = ["--epochs", "1", "--lr", "0.01", "--batch-size", "40", "--hidden", "16",
 
 
 @pytest.mark.parametrize("command, options", [
-    ("sweep", ["--temperatures", "--seeds", "--epochs", "--loss", "--alpha", "--teacher", "--reference-student", "--keep-best",
+    ("sweep", ["--temperatures", "--alphas", "--seeds", "--epochs", "--loss", "--alpha", "--teacher", "--reference-student", "--keep-best",
                "--threads", "--json"]),
-    ("study", ["leave-out", "only-classes", "noise", "jitter", "--classes", "--temperature", "--jitter", "--json"]),
+    ("study", ["leave-out", "only-classes", "noise", "jitter", "other-dataset", "--other", "--classes", "--temperature",
+               "--jitter", "--json"]),
 ])
 def test_help_describes_the_options(capsys, command, options):
     code, out, _ = run_cli(capsys, command, "--help")
@@ -106,6 +107,40 @@ def test_study_prints_its_result_in_words_and_writes_json(capsys, tmp_path, runs
     assert result["val_acc_after"] >= result["val_acc_before"]
     distill = RunStore(runs_dir).get(result["run_id"]).job.distill
     assert distill.leave_out == (3,) and distill.temperature == 20.0 and distill.loss == "hinton"
+
+
+def test_a_grid_sweep_prints_a_grid_and_writes_it_to_json(capsys, tmp_path, runs_dir, teacher):
+    out_path = tmp_path / "grid.json"
+    code, out, err = run_cli(capsys, "sweep", *FAST, "--alphas", "0.1,0.5,1", "-T", "1,4", "--loss", "hinton",
+                             "--json", str(out_path))
+    assert code == 0, err
+    result = json.loads(out_path.read_text())
+    grid = result["grid"]
+    assert grid["alphas"] == [0.1, 0.5, 1.0] and grid["temperatures"] == [1.0, 4.0] and grid["seeds"] == 1
+    assert len(grid["val"]) == 3 and all(len(row) == 2 for row in grid["val"])
+    assert [(s["alpha"], s["temperature"]) for s in result["students"]] == [(a, t) for a in (0.1, 0.5, 1.0) for t in (1.0, 4.0)]
+    assert "alpha down, temperature across" in out and "3 alphas x 2 temperatures" in err
+    rows = [line.split() for line in out.splitlines()]
+    row = next(r for r in rows if r and r[0] == "0.5")
+    assert row[1] == f"{grid['val'][1][0]:.2%}" and row[2] == f"({grid['test'][1][0]:.2%})"
+    assert "on validation (" in out and "sweep: epoch 1  best on validation α=" in err
+
+
+def test_a_grid_and_one_alpha_are_not_both_given(capsys):
+    code, _, err = run_cli(capsys, "sweep", "--alphas", "0.5,1", "--alpha", "0.3", "--teacher", "any", "--quiet")
+    assert_one_line_error(code, err, "give one alpha or a list of alphas for a grid, not both")
+
+
+def test_the_other_dataset_study_distils_through_letters(capsys, tmp_path, runs_dir, teacher):
+    out_path = tmp_path / "other.json"
+    code, out, err = run_cli(capsys, "study", "other-dataset", "--other", "letters", *FAST, "--limit", "200", "--quiet",
+                             "--json", str(out_path))
+    assert code == 0, err
+    result = json.loads(out_path.read_text())
+    assert result["study"] == "other-dataset" and result["other_dataset"] == "letters" and result["transfer_size"] == 200
+    assert result["summary"] in out and "drawn Latin letters" in out
+    distill = RunStore(runs_dir).get(result["run_id"]).job.distill
+    assert distill.transfer == "other" and distill.other_dataset == "letters"
 
 
 def test_ctrl_c_in_a_sweep_says_what_is_kept(capsys, runs_dir, teacher, monkeypatch):

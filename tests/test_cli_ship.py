@@ -36,7 +36,7 @@ def trained(capsys, monkeypatch, synthetic_splits) -> dict[str, str]:
 
 def _report(capsys, tmp_path, *argv: str) -> tuple[str, dict]:
     path = tmp_path / "report.json"
-    code, out, err = run_cli(capsys, "report", "--repeats", "1", "--json", str(path), *argv)
+    code, out, err = run_cli(capsys, "report", "--repeats", "1", "--drawn", "4", "--json", str(path), *argv)
     assert code == 0, err
     return out, json.loads(path.read_text())
 

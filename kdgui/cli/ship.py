@@ -22,11 +22,22 @@ if TYPE_CHECKING:
 
 FORMATS = tuple(EXPORT_SUFFIXES)  # from config, not core.export: that imports torch, and --help must stay quick
 SOURCES = ("lineup", "bundled")
+DRAWN_DIGITS = 200  # as kdgui.core.report.DRAWN_DIGITS: that imports torch, and --help must stay quick
 OLD_SOURCES = {"auto": "lineup", "runs": "lineup"}  # report --source before the lineup: both meant "your newest runs"
 
 
 def _source(text: str) -> str:
     return OLD_SOURCES.get(text, text)
+
+
+def _digit_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected a whole number of test digits from 0 to 10,000, got {text!r}")
+    return n
 
 
 def add_parsers(sub: Any) -> None:
@@ -44,9 +55,10 @@ def add_parsers(sub: Any) -> None:
     options.runs_dir(e)
     e.set_defaults(handler=run_export)
     r = sub.add_parser(
-        "report", help="compare teacher and students: size, CPU latency, test accuracy",
-        description="Parameters, bytes on disk, CPU latency at batch 1 and 256, and test accuracy of the lineup's teacher, "
-                    "student from labels and distilled student, with one sentence on what distillation bought.",
+        "report", help="compare teacher and students: size, CPU latency, accuracy, fidelity to the teacher",
+        description="Parameters, bytes on disk, CPU latency at batch 1 and 256, test and drawn-digit accuracy of the lineup's "
+                    "teacher, student from labels and distilled student; each student's agreement with the teacher and "
+                    "KL divergence from it; the test digits distillation fixed and broke; one sentence on what it bought.",
     )
     r.add_argument("--source", type=_source, choices=SOURCES, default="lineup",
                    help="lineup: the lineup's networks (default); bundled: the three bundled ones, short for "
@@ -54,6 +66,9 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--repeats", type=options.repeat_count, default=50,
                    help=f"timed blocks of forward passes per measurement, 1 to {options.MAX_REPEATS:,}; the fastest tenth is "
                         "reported (default 50)")
+    r.add_argument("--drawn", type=_digit_count, default=DRAWN_DIGITS, metavar="N",
+                   help=f"MNIST test digits to redraw as canvas strokes, in every pen, size and slant variant, for the "
+                        f"drawn-digit accuracy; 0 leaves it out (default {DRAWN_DIGITS}, about 8 s)")
     options.threads(r, "1: the same for every network, so the ratio compares the networks")
     options.lineup_roles(r, allow_default=False)
     g = r.add_argument_group("data and runs")
@@ -127,7 +142,7 @@ def run_export(args: argparse.Namespace, store: RunStore) -> int:
 
 
 def run_report(args: argparse.Namespace, store: RunStore) -> int:
-    from ..core.report import format_report, measure, network_label, report_dict, test_accuracy
+    from ..core.report import format_report, measure_lineup, report_drawn_sets, report_dict
 
     given = cli_lineup.overrides(args)
     if args.source == "bundled":
@@ -141,18 +156,17 @@ def run_report(args: argparse.Namespace, store: RunStore) -> int:
     except DataError as exc:
         data = None
         note(f"no test set ({exc}); test accuracy is left out")
-    rows = {}
-    for m in models:
-        acc = test_accuracy(m.model, data.test_x, data.test_y) if data is not None else None
-        rows[m.key] = measure(m.key, network_label(m.key, m.model, m.label), m.model, acc, args.repeats)
-    print(format_report(rows))
+    test_set = (data.test_x, data.test_y) if data is not None else None
+    drawn = report_drawn_sets(data.test_x, data.test_y, args.drawn) if data is not None else None
+    rows, changed = measure_lineup(models, test_set, args.repeats, drawn)
+    print(format_report(rows, changed))
     print()
     print("Networks:")
     for m in models:
         member = lineup[m.key]
         used = member.describe() if m.source == member.source else f"{m.label}: instead of run {member.run_id}, which did not load"
         print(f"  {used}")
-    report = report_dict(rows)
+    report = report_dict(rows, changed)
     for m in models:
         report["models"][m.key]["run_id"] = m.source
     write_json(args.json, report)

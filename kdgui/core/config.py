@@ -11,7 +11,7 @@ from .errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "leaky_relu")
 LOSSES = ("soft_mse", "hinton")
-TRANSFER_SETS = ("train", "leave_out", "noise", "jitter")
+TRANSFER_SETS = ("train", "leave_out", "noise", "jitter", "other")
 KINDS = ("teacher", "student", "distilled")
 KIND_TITLES = {"teacher": "Teacher", "student": "Student from labels", "distilled": "Distilled student"}
 # Display titles, one table per list of names: every view and table shows these, never the identifiers.
@@ -21,12 +21,21 @@ TRANSFER_TITLES = {
     "leave_out": "Training images without some classes",
     "noise": "Random noise images",
     "jitter": "Training images shifted a few pixels",
+    "other": "Images of another dataset (no digits, no labels)",
+}
+# The "other" transfer set's images, by name: never MNIST, never labelled. "letters" is drawn by kdgui.core.data and
+# always there; the others are read from the data folder like any dataset (their images only).
+OTHER_TRANSFER_SETS = {
+    "letters": "Drawn Latin letters",
+    "fashion-mnist": "Fashion-MNIST clothing",
+    "kmnist": "KMNIST Japanese characters",
 }
 STUDY_TITLES = {  # the studies of kdgui.core.studies, in this order
     "leave-out": "Leave a digit out of the transfer set",
     "only-classes": "A transfer set of only some classes",
     "noise": "Uniform random noise as the transfer set",
     "jitter": "Jittered images as the transfer set",
+    "other-dataset": "Another dataset's images as the transfer set",
 }
 STUDIES = tuple(STUDY_TITLES)
 STUDY_DEFAULT_CLASSES = {"leave-out": (3,), "only-classes": (7, 8)}  # the paper's: no 3s; only 7s and 8s
@@ -265,6 +274,7 @@ class DistillConfig:
     transfer: str = "train"
     leave_out: tuple[int, ...] = ()
     jitter_pixels: int = 2
+    other_dataset: str = "letters"  # transfer "other": one of OTHER_TRANSFER_SETS
 
     def __post_init__(self) -> None:
         try:
@@ -287,6 +297,10 @@ class DistillConfig:
         if self.transfer == "noise":
             # Noise images have no labels, so only the teacher's soft targets can teach.
             _require(self.alpha == 1.0, "random noise has no labels: alpha must be 1 (soft targets only)")
+        _require(self.other_dataset in OTHER_TRANSFER_SETS,
+                 f"the other dataset must be one of {', '.join(OTHER_TRANSFER_SETS)}, got {self.other_dataset!r}")
+        if self.transfer == "other":
+            _require(self.alpha == 1.0, "another dataset's images carry no digit labels: alpha must be 1 (soft targets only)")
 
 
 @dataclass(frozen=True)
@@ -312,6 +326,9 @@ class Job:
                 _require(self.distill.transfer != "noise", "random noise is no image to augment: set augmentation to none")
                 _require(self.distill.transfer != "jitter",
                          "the jitter transfer set is already shifted images: use augmentation's shift instead, or none")
+            if self.distill.transfer == "other":
+                _require(self.distill.other_dataset != self.dataset,
+                         f"the other transfer set must not be {self.dataset} itself: choose another dataset's images")
         else:
             _require(self.distill is None, f"a {self.kind} learns from labels and takes no distillation settings")
         _require(isinstance(self.name, str) and len(self.name) <= 200, "a run name is text of at most 200 characters")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # events are imported by `kdgui-cli --help`, which must not load torch
+    import torch
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,16 @@ class Evaluation:
     train_loss: float | None = None  # mean training-objective loss since the previous evaluation
     train_acc: float | None = None
     epoch_end: bool = False
+    # Distillation only: fidelity to the teacher on the test set (top-1 agreement, mean KL(teacher || student) at T=1).
+    agreement: float | None = None
+    teacher_kl: float | None = None
+    # MLPs only: a CPU copy of the first Linear weight [hidden, 784], for live hidden-unit tiles; never written to disk.
+    first_layer: torch.Tensor | None = None
+
+    def record(self) -> dict:
+        """The numbers of this evaluation, as metrics.jsonl stores them (the first-layer weights left out)."""
+        # Not asdict: it would deep-copy the weights only to drop them.
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "first_layer"}
 
 
 @dataclass(frozen=True)

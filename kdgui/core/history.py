@@ -106,7 +106,7 @@ def _int(value: Any) -> int | None:
     return value if ok else None
 
 
-EVAL_FIELDS = ("epoch", "val_loss", "val_acc", "test_loss", "test_acc", "train_loss", "train_acc", "elapsed")
+EVAL_FIELDS = ("epoch", "val_loss", "val_acc", "test_loss", "test_acc", "train_loss", "train_acc", "elapsed", "agreement", "teacher_kl")
 
 
 def _evaluation(record: dict[str, Any]) -> dict[str, Any] | None:

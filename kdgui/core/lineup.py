@@ -18,7 +18,8 @@ DEFAULT = None  # a choice: let the default rule pick
 LINEUP_FILE = ".lineup.json"  # a dot name: the run and experiment listings pass over it
 LINEUP_SCHEMA = "kdgui.lineup/1"
 STUDY_NAME_PREFIX = "study: "  # how runs made by a study were named before they carried an origin
-LEFT_OUT_TRANSFERS = {"leave_out": "a transfer set without some digits", "noise": "random noise as transfer set"}
+LEFT_OUT_TRANSFERS = {"leave_out": "a transfer set without some digits", "noise": "random noise as transfer set",
+                      "other": "another dataset's images as transfer set"}
 
 
 def study_origin(run: Run) -> str | None:

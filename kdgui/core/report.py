@@ -1,18 +1,26 @@
-"""The compression report: what distillation bought, in parameters, bytes, CPU latency and test accuracy."""
+"""The compression report: what distillation bought, in parameters, bytes, CPU latency, accuracy and fidelity."""
 
 from __future__ import annotations
 
 import io
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from .config import IMAGE_PIXELS, KIND_TITLES, KINDS
+from .drawn import drawn_accuracy, drawn_set
+from .insight import LineupInsight, WhatChanged, lineup_insight
 from .models import parameter_count
 from .threads import requested_threads, torch_threads
+
+if TYPE_CHECKING:
+    from .predict import NamedModel
+
+DrawnSets = Mapping[str, tuple[torch.Tensor, torch.Tensor]]  # variant -> (x, y), as kdgui.core.drawn.drawn_set makes
 
 ROLES = KINDS
 ROLE_TITLES = KIND_TITLES
@@ -28,6 +36,9 @@ WARMUP_SECONDS = 0.02  # untimed passes first (and at least ``warmup``): allocat
 BLOCK_QUANTILE = 0.1  # the figure: this quantile of the blocks' times, a minimum that one lucky block cannot set
 DEFAULT_REPEATS = 50
 MAX_REPEATS = 1000  # timed blocks per measurement; the fastest are kept, so more only take longer
+# MNIST test digits redrawn as canvas strokes (kdgui.core.drawn) for the "Drawn" column: 200 digits in each of the
+# 8 variants is 1,600 drawings, about 8 s on a 2-core machine (1,000 took 32 s: thinning and drawing dominate).
+DRAWN_DIGITS = 200
 
 
 def latency_method(threads: int = LATENCY_THREADS) -> str:
@@ -53,6 +64,11 @@ class ModelFigures:
     latency_batch256_ms_per_image: float  # milliseconds per image in a batch of 256 (the same way)
     test_acc: float | None
     latency_threads: int = LATENCY_THREADS  # CPU threads the latencies were measured with
+    agreement: float | None = None  # students: fraction of test digits with the teacher's top-1 class
+    teacher_kl: float | None = None  # students: mean KL(teacher || student) on the test set at T = 1, nats
+    confusion: tuple[tuple[int, ...], ...] | None = None  # test set, [true class][predicted class]
+    drawn_acc: float | None = None  # accuracy on the drawn-digit set, the mean over its variants
+    drawn_variants: Mapping[str, float] | None = None  # variant -> accuracy
 
 
 def network_label(role: str, model: nn.Module, fallback: str) -> str:
@@ -97,13 +113,6 @@ def cpu_latency_ms(model: nn.Module, batch: int, repeats: int = DEFAULT_REPEATS,
     return times[int(BLOCK_QUANTILE * (len(times) - 1))] * 1000
 
 
-@torch.no_grad()
-def test_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    model = model.to("cpu").eval()
-    correct = sum(int((model(x[i : i + 2000]).argmax(1) == y[i : i + 2000]).sum()) for i in range(0, len(y), 2000))
-    return correct / len(y)
-
-
 def measure(role: str, label: str, model: nn.Module, test_acc: float | None, repeats: int = DEFAULT_REPEATS) -> ModelFigures:
     return ModelFigures(
         role=role, label=label, parameters=parameter_count(model), bytes_on_disk=state_dict_bytes(model),
@@ -142,20 +151,88 @@ def summary_sentence(rows: dict[str, ModelFigures]) -> str:
     return sentence
 
 
-def report_dict(rows: dict[str, ModelFigures]) -> dict:
-    return {"summary": summary_sentence(rows), "models": {role: asdict(r) for role, r in rows.items()}}
+def with_insight(rows: Mapping[str, ModelFigures], insight: LineupInsight | None,
+                 drawn: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, ModelFigures]:
+    """``rows`` with test accuracy, confusion and fidelity from ``insight``, and drawn-digit accuracy from ``drawn``
+    (role -> kdgui.core.drawn.drawn_accuracy's dict, "mean" included)."""
+    out = {}
+    for role, row in rows.items():
+        extra: dict = {}
+        if insight is not None and role in insight.logits:
+            extra.update(test_acc=insight.accuracy(role), confusion=tuple(map(tuple, insight.confusion[role].tolist())))
+            if role in insight.fidelity:
+                extra.update(agreement=insight.fidelity[role].agreement, teacher_kl=insight.fidelity[role].kl)
+        if drawn and drawn.get(role):
+            variants = {k: v for k, v in drawn[role].items() if k != "mean"}
+            extra.update(drawn_acc=drawn[role].get("mean"), drawn_variants=variants)
+        out[role] = replace(row, **extra)
+    return out
 
 
-def format_report(rows: dict[str, ModelFigures]) -> str:
-    header = f"{'Model':<30} {'Parameters':>11} {'On disk':>10} {'1 image':>10} {'per image @256':>15} {'Test':>7}"
+def report_drawn_sets(test_x: torch.Tensor, test_y: torch.Tensor, n: int = DRAWN_DIGITS) -> DrawnSets | None:
+    """The drawn-digit set of the first ``n`` test digits (pixels in [0, 1]) in every variant; None for n = 0."""
+    return drawn_set(test_x[:n].cpu(), test_y[:n].cpu()) if n > 0 and len(test_y) else None
+
+
+def measure_lineup(models: Sequence[NamedModel], test_set: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   repeats: int = DEFAULT_REPEATS, drawn_sets: DrawnSets | None = None,
+                   ) -> tuple[dict[str, ModelFigures], WhatChanged | None]:
+    """Every network's row (size, latency; with a test set accuracy, confusion and fidelity; with drawn sets the
+    drawn-digit accuracy) and, with both students and a test set, what distillation changed."""
+    insight = lineup_insight({m.key: m.model for m in models}, *test_set) if test_set is not None else None
+    drawn = {m.key: drawn_accuracy(m.model, drawn_sets) for m in models} if drawn_sets else None
+    rows = {m.key: measure(m.key, network_label(m.key, m.model, m.label), m.model, None, repeats) for m in models}
+    return with_insight(rows, insight, drawn), insight.what_changed if insight is not None else None
+
+
+def what_changed_dict(changed: WhatChanged) -> dict:
+    return {"fixed": len(changed.fixed), "broke": len(changed.broke),
+            "fixed_indices": list(changed.fixed), "broke_indices": list(changed.broke)}
+
+
+def what_changed_sentence(changed: WhatChanged) -> str:
+    return (f"What changed: fixed {len(changed.fixed)}, broke {len(changed.broke)} (net {changed.net:+d}): test digits "
+            f"the distilled student gets right and the student from labels gets wrong, and the reverse.")
+
+
+def report_dict(rows: dict[str, ModelFigures], changed: WhatChanged | None = None) -> dict:
+    """The JSON report: the sentence, every row (confusion as a 10x10 list) and, with both students, what changed."""
+    report = {"summary": summary_sentence(rows), "models": {role: asdict(r) for role, r in rows.items()}}
+    for row in report["models"].values():
+        if row["confusion"] is not None:
+            row["confusion"] = [list(r) for r in row["confusion"]]
+        if row["drawn_variants"] is not None:
+            row["drawn_variants"] = dict(row["drawn_variants"])
+    if changed is not None:
+        report["what_changed"] = what_changed_dict(changed)
+    return report
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.2%}" if value is not None else "-"
+
+
+def format_report(rows: dict[str, ModelFigures], changed: WhatChanged | None = None) -> str:
+    header = (f"{'Model':<33} {'Parameters':>10} {'On disk':>8} {'1 image':>9} {'@256/img':>9} {'Test':>7} {'Drawn':>7} "
+              f"{'Agree':>7} {'KL':>6}")
     lines = [summary_sentence(rows), "", header]
     for role in ROLES:
         r = rows.get(role)
         if r is None:
             continue
-        acc = f"{r.test_acc:.2%}" if r.test_acc is not None else "-"
-        lines.append(f"{r.label:<30} {r.parameters:>11,} {r.bytes_on_disk / 1e6:>8.2f}MB {r.latency_batch1_ms:>8.3f}ms "
-                     f"{r.latency_batch256_ms_per_image * 1000:>12.1f}µs {acc:>7}")
+        kl = f"{r.teacher_kl:.3f}" if r.teacher_kl is not None else "-"
+        lines.append(f"{r.label:<33} {r.parameters:>10,} {r.bytes_on_disk / 1e6:>6.2f}MB {r.latency_batch1_ms:>7.3f}ms "
+                     f"{r.latency_batch256_ms_per_image * 1000:>7.1f}µs {_percent(r.test_acc):>7} {_percent(r.drawn_acc):>7} "
+                     f"{_percent(r.agreement):>7} {kl:>6}")
+    if changed is not None:
+        lines.append(what_changed_sentence(changed))
+    if any(r.agreement is not None for r in rows.values()):
+        lines.append("Agree: test digits where a student's top-1 class is the teacher's; KL: mean KL(teacher || student) "
+                     "at T = 1, nats.")
+    variants = next((r.drawn_variants for r in rows.values() if r.drawn_variants), None)
+    if variants:
+        lines.append(f"Drawn: MNIST test digits redrawn as canvas strokes in {len(variants)} pen, size, slant and place "
+                     "variants (kdgui.core.drawn), mean accuracy.")
     counts = sorted({r.latency_threads for r in rows.values()}) or [LATENCY_THREADS]
     lines.append(latency_method(counts[0]) if len(counts) == 1 else
                  f"{latency_method(counts[0])} (rows measured with {' and '.join(map(str, counts))} threads)")

@@ -881,7 +881,7 @@ class Run:
 
 
 _EVAL_NUMBERS = ("epoch", "val_loss", "val_acc", "test_loss", "test_acc")
-_EVAL_OPTIONAL = ("train_loss", "train_acc", "elapsed")
+_EVAL_OPTIONAL = ("train_loss", "train_acc", "elapsed", "agreement", "teacher_kl")
 
 
 def metrics_record(line: bytes | str) -> dict[str, Any] | None:

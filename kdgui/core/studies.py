@@ -1,4 +1,4 @@
-"""Transfer-set studies from Hinton et al. (2015): a left-out digit, only some classes, random noise, jittered images."""
+"""Transfer-set studies from Hinton et al. (2015): a left-out digit, only some classes, noise, jitter, another dataset."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from .config import (
-    NUM_CLASSES, SEED_DISTILL, SEED_DISTILL_TRAIN, STUDENT_SPEC, STUDIES, STUDY_DEFAULT_CLASSES, STUDY_TITLES, DistillConfig,
-    Job, NetSpec, TrainConfig,
+    NUM_CLASSES, OTHER_TRANSFER_SETS, SEED_DISTILL, SEED_DISTILL_TRAIN, STUDENT_SPEC, STUDIES, STUDY_DEFAULT_CLASSES,
+    STUDY_TITLES, DistillConfig, Job, NetSpec, TrainConfig,
 )
-from .data import Splits, keep_classes, load_splits
+from .data import Splits, keep_classes, load_splits, other_images
 from .errors import ConfigError
 from .events import Cancelled, Evaluation, Finished, Progress, Started
 from .experiments import finish_record, new_record, save_experiment
@@ -34,6 +34,8 @@ PAPER = {
     "only-classes": {"classes": [7, 8], "test_error_before": 0.473, "shift": -7.6, "test_error_after": 0.132},
 }
 SEED_NOISE_ACC = 0.40  # the seed experiment's student reached about 40% learning from noise
+TRANSFERS = {"leave-out": "leave_out", "only-classes": "leave_out", "noise": "noise", "jitter": "jitter",
+             "other-dataset": "other"}  # each study's transfer set (config.TRANSFER_SETS)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class StudyConfig:
     keep_best: bool = SEED_DISTILL_TRAIN.keep_best  # analyse the epoch-end weights best on validation, like distill
     device: str = "auto"
     jitter_pixels: int = 2
+    other_dataset: str = "letters"  # other-dataset: whose images (config.OTHER_TRANSFER_SETS)
     student: NetSpec = STUDENT_SPEC
     name: str = ""
 
@@ -81,10 +84,11 @@ class StudyConfig:
         return self.classes
 
     def distill_config(self) -> DistillConfig:
-        transfer = {"leave-out": "leave_out", "only-classes": "leave_out", "noise": "noise", "jitter": "jitter"}[self.study]
+        transfer = TRANSFERS[self.study]
         return DistillConfig(
             temperature=self.temperature, alpha=self.alpha, loss=self.loss, transfer=transfer,
             leave_out=self.leave_out if transfer == "leave_out" else (), jitter_pixels=self.jitter_pixels,
+            other_dataset=self.other_dataset,
         )
 
     def job(self, dataset: str = "mnist", standardize: bool = False) -> Job:
@@ -101,6 +105,8 @@ class StudyConfig:
             return f"only {_and(self.classes)} in the transfer set"
         if self.study == "noise":
             return "uniform noise as the transfer set"
+        if self.study == "other-dataset":
+            return f"{in_sentence(OTHER_TRANSFER_SETS[self.other_dataset])} as the transfer set, no digit and no label"
         return f"images jittered by up to {self.jitter_pixels} px"
 
 
@@ -233,6 +239,12 @@ def bias_shift_report(
 # --- the studies -------------------------------------------------------------------------------------------
 
 
+def in_sentence(title: str) -> str:
+    """A title inside a sentence: 'Drawn Latin letters' -> 'drawn Latin letters'; 'KMNIST …', 'Fashion-MNIST …' stay."""
+    first = title.split()[0] if title.split() else ""
+    return title if any(c.isupper() for c in first[1:]) else title[:1].lower() + title[1:]
+
+
 def _and(items: Sequence[Any], suffix: str = "s") -> str:
     words = [f"{i}{suffix}" for i in items]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -316,6 +328,8 @@ def run_study(
     device = resolve_device(config.device)
     if data is None:
         data = load_splits(dataset, data_dir, download=download, standardize=standardize)
+    if config.study == "other-dataset":  # from this data folder, and a missing file is said before anything is saved
+        other_images(config.other_dataset, len(data.limit_train(config.train_limit).train_y), data_dir)
     record = new_record("study", config.name, config.to_dict())
     record.update(study=config.study, title=TITLES[config.study], description=config.describe(), teacher_run=teacher_run.id)
     path = save_experiment(store, record)
@@ -398,6 +412,9 @@ def _analyse(
         ) + _for_reference(refs)
         return summary, {**base, "points": [list(p) for p in points], "iterations": steps, "best_test_acc": best_acc,
                          "best_step": best_step, "test_errors": test_errors, "seed_reference_acc": SEED_NOISE_ACC}
+    if config.study == "other-dataset":
+        transfer_size = len(data.limit_train(config.train_limit).train_y)
+        return _other_dataset_words(config, finished, points, refs, kept, test_errors, transfer_size)
     headline = accuracy_headline(f"Taught on training images shifted by up to {config.jitter_pixels} pixels",
                                  finished.test_acc, refs)
     summary = headline + PARAGRAPH + (
@@ -405,4 +422,24 @@ def _analyse(
         f"reached {finished.test_acc:.2%} test accuracy ({test_errors} errors; {kept}), {finished.val_acc:.2%} on validation."
     ) + _for_reference(refs)
     return summary, {**base, "jitter_pixels": config.jitter_pixels, "test_errors": test_errors,
+                     "points": [list(p) for p in points]}
+
+
+def _other_dataset_words(
+    config: StudyConfig, finished: Finished, points: list[tuple[int, float]], refs: Sequence[Reference], kept: str,
+    test_errors: int, transfer_size: int,
+) -> tuple[str, dict[str, Any]]:
+    name = in_sentence(OTHER_TRANSFER_SETS[config.other_dataset])
+    best_step, best_acc = max(points, key=lambda p: (p[1], -p[0]))
+    headline = accuracy_headline(f"Never shown a digit, only the teacher's answers on {name}", finished.test_acc, refs)
+    summary = headline + PARAGRAPH + (
+        f"Taught only the teacher's answers on {transfer_size:,} images of {name} (no MNIST image, no label), the "
+        f"student reached {finished.test_acc:.2%} test accuracy ({test_errors} errors; {kept}), {finished.val_acc:.2%} on "
+        f"validation; its highest test accuracy was {best_acc:.2%}, at iteration {best_step}. Taught on uniform noise, the "
+        f"seed experiment's student reached about {SEED_NOISE_ACC:.0%}."
+    ) + _for_reference(refs)
+    return summary, {"run_id": finished.run_id, "val_acc": finished.val_acc, "test_acc": finished.test_acc,
+                     "epoch": finished.epoch, "keep_best": config.keep_best, "other_dataset": config.other_dataset,
+                     "transfer_size": transfer_size, "test_errors": test_errors, "best_test_acc": best_acc,
+                     "best_step": best_step, "iterations": points[-1][0], "seed_reference_acc": SEED_NOISE_ACC,
                      "points": [list(p) for p in points]}

@@ -1,4 +1,4 @@
-"""Temperature sweep: one student per (temperature, seed), all trained as one batched computation on teacher logits computed once."""
+"""Temperature sweep (or alpha x temperature grid): one student per point and seed, all trained as one batched computation."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """A temperature sweep: every temperature times every seed, all students distilled from one teacher."""
+    """A temperature sweep: every temperature times every seed, all students distilled from one teacher.
+
+    With ``alphas`` it is a grid: every alpha times every temperature times every seed; ``alpha`` is then unused.
+    """
 
     teacher_run: str
     temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
@@ -53,6 +56,7 @@ class SweepConfig:
     batch_size: int = 100
     loss: str = "soft_mse"
     alpha: float = 1.0
+    alphas: tuple[float, ...] = ()  # a grid's alphas (1 - alpha goes to the labels); empty: the one ``alpha``
     student: NetSpec = STUDENT_SPEC
     eval_every: int = 0  # also evaluate every N batches; epoch ends are always evaluated
     train_limit: int | None = None
@@ -63,6 +67,10 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperatures", tuple(self.temperatures))
+        try:
+            object.__setattr__(self, "alphas", tuple(self.alphas))
+        except TypeError:
+            raise ConfigError("alphas must be a list of numbers") from None
         if not self.teacher_run or not isinstance(self.teacher_run, str):
             raise ConfigError("a sweep needs a trained teacher: train one first or pick a teacher run")
         if not self.temperatures:
@@ -71,8 +79,13 @@ class SweepConfig:
             raise ConfigError(f"each temperature once, please: got {', '.join(f'{t:g}' for t in self.temperatures)}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if len(set(self.alphas)) != len(self.alphas):
+            raise ConfigError(f"each alpha once, please: got {', '.join(f'{a:g}' for a in self.alphas)}")
+        if self.alphas and self.alpha != 1.0:
+            raise ConfigError("give one alpha or a list of alphas for a grid, not both")
         for t in self.temperatures:
-            DistillConfig(temperature=t, alpha=self.alpha, loss=self.loss)  # range checks with the usual messages
+            for a in self.alpha_list:
+                DistillConfig(temperature=t, alpha=a, loss=self.loss)  # range checks with the usual messages
         if not (isinstance(self.seeds, int) and not isinstance(self.seeds, bool) and 1 <= self.seeds <= MAX_SEEDS):
             raise ConfigError(f"number of seeds must be a whole number from 1 to {MAX_SEEDS}, got {self.seeds!r}")
         self.train_config(self.seed)
@@ -81,8 +94,8 @@ class SweepConfig:
             raise ConfigError("sweep students are MLPs (a CNN can be the teacher)")
         if self.student.input_dropout > 0 or any(p > 0 for p in self.student.dropout):
             raise ConfigError("sweep students train without dropout: set the student's dropout to 0")
-        if len(self.temperatures) * self.seeds > MAX_STUDENTS:
-            raise ConfigError(f"at most {MAX_STUDENTS} students per sweep, got {len(self.temperatures) * self.seeds}")
+        if len(self.members) > MAX_STUDENTS:
+            raise ConfigError(f"at most {MAX_STUDENTS} students per sweep, got {len(self.members)}")
         if self.student_run is not None and not isinstance(self.student_run, str):
             raise ConfigError("the reference student is a run id, 'latest' or none")
         if not isinstance(self.name, str) or len(self.name) > 200:
@@ -93,9 +106,24 @@ class SweepConfig:
         return tuple(range(self.seed, self.seed + self.seeds))
 
     @property
+    def alpha_list(self) -> tuple[float, ...]:
+        """The alphas swept: the grid's, or the one ``alpha``."""
+        return self.alphas or (self.alpha,)
+
+    @property
+    def is_grid(self) -> bool:
+        """More than one alpha: the results are a grid of alphas x temperatures."""
+        return len(self.alpha_list) > 1
+
+    @property
+    def members(self) -> tuple[tuple[float, float, int], ...]:
+        """(alpha, temperature, seed) of each student: seed-major, then alpha, then temperature."""
+        return tuple((a, t, s) for s in self.seed_list for a in self.alpha_list for t in self.temperatures)
+
+    @property
     def students(self) -> tuple[tuple[float, int], ...]:
-        """(temperature, seed) of each student; student k is seed k // len(temperatures), temperature k % len."""
-        return tuple((t, s) for s in self.seed_list for t in self.temperatures)
+        """(temperature, seed) of each student; without a grid student k is seed k // len(temperatures), temperature k % len."""
+        return tuple((t, s) for _, t, s in self.members)
 
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(
@@ -103,9 +131,11 @@ class SweepConfig:
             device=self.device, train_limit=self.train_limit, keep_best=self.keep_best,
         )
 
-    def student_job(self, temperature: float, seed: int, dataset: str = "mnist", standardize: bool = False) -> Job:
-        """The solo distillation that sweep student (temperature, seed) equals."""
-        distill = DistillConfig(temperature=temperature, alpha=self.alpha, loss=self.loss, transfer="train")
+    def student_job(self, temperature: float, seed: int, dataset: str = "mnist", standardize: bool = False,
+                    alpha: float | None = None) -> Job:
+        """The solo distillation that sweep student (temperature, seed) equals (``alpha``: a grid's, else the sweep's)."""
+        alpha = self.alpha_list[0] if alpha is None else alpha
+        distill = DistillConfig(temperature=temperature, alpha=alpha, loss=self.loss, transfer="train")
         return Job("distilled", self.student, self.train_config(seed), distill, dataset=dataset,
                    teacher_run=self.teacher_run, standardize=standardize)
 
@@ -149,7 +179,10 @@ class Reference:
 
 @dataclass(frozen=True)
 class TemperaturePoint:
-    """One temperature's accuracies summarised over its seeds (std is the sample std; 0 with one seed)."""
+    """One temperature's (or grid point's) accuracies summarised over its seeds (std is the sample std; 0 with one seed).
+
+    ``alpha`` is the point's alpha (None in records saved before grids existed).
+    """
 
     temperature: float
     n: int
@@ -161,6 +194,7 @@ class TemperaturePoint:
     test_std: float
     test_min: float
     test_max: float
+    alpha: float | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +206,7 @@ class SweepStarted:
     device: str
     teacher_run: str
     references: tuple[Reference, ...]
+    alphas: tuple[float, ...] = ()  # per student
 
 
 @dataclass(frozen=True)
@@ -185,9 +220,11 @@ class SweepEvaluation:
     seeds: tuple[int, ...]
     val_acc: tuple[float, ...]
     test_acc: tuple[float, ...]
+    alphas: tuple[float, ...] = ()  # per student
 
     def by_temperature(self) -> tuple[TemperaturePoint, ...]:
-        return summarize(self.temperatures, self.val_acc, self.test_acc)
+        """Per temperature, or per (alpha, temperature) of a grid."""
+        return summarize(self.temperatures, self.val_acc, self.test_acc, self.alphas)
 
 
 @dataclass(frozen=True)
@@ -215,21 +252,109 @@ class SweepCancelled:
 SweepEvent = SweepStarted | Progress | SweepEvaluation | SweepFinished | SweepCancelled
 
 
-def summarize(temperatures: Sequence[float], val_acc: Sequence[float], test_acc: Sequence[float]) -> tuple[TemperaturePoint, ...]:
-    """Per temperature (in first-seen order): mean, sample std, min and max over its students."""
+def summarize(
+    temperatures: Sequence[float], val_acc: Sequence[float], test_acc: Sequence[float], alphas: Sequence[float] = (),
+) -> tuple[TemperaturePoint, ...]:
+    """Per temperature, or per (alpha, temperature) with ``alphas`` (per student), in first-seen order: mean, sample
+    std, min and max over its students."""
+    keys = list(zip(alphas, temperatures)) if alphas else [(None, t) for t in temperatures]
     points = []
-    for t in dict.fromkeys(temperatures):
-        val = [v for tk, v in zip(temperatures, val_acc) if tk == t]
-        test = [v for tk, v in zip(temperatures, test_acc) if tk == t]
+    for a, t in dict.fromkeys(keys):
+        val = [v for key, v in zip(keys, val_acc) if key == (a, t)]
+        test = [v for key, v in zip(keys, test_acc) if key == (a, t)]
 
         def std(xs: list[float]) -> float:
             return statistics.stdev(xs) if len(xs) > 1 else 0.0
 
         points.append(TemperaturePoint(
             t, len(val), statistics.fmean(val), std(val), min(val), max(val),
-            statistics.fmean(test), std(test), min(test), max(test),
+            statistics.fmean(test), std(test), min(test), max(test), a,
         ))
     return tuple(points)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A grid sweep's results as matrices: ``val[i][j]`` and ``test[i][j]`` (means over seeds) at alphas[i], temperatures[j].
+
+    Both axes ascending; a point not (yet) measured is NaN.
+    """
+
+    alphas: tuple[float, ...]
+    temperatures: tuple[float, ...]
+    val: tuple[tuple[float, ...], ...]
+    test: tuple[tuple[float, ...], ...]
+    seeds: int
+
+    def best(self) -> tuple[int, int] | None:
+        """(i, j) of the best validation accuracy (ties: the smaller alpha, then the smaller T); None when empty."""
+        cells = [(v, -i, -j) for i, row in enumerate(self.val) for j, v in enumerate(row) if not math.isnan(v)]
+        if not cells:
+            return None
+        _, i, j = max(cells)
+        return -i, -j
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"alphas": list(self.alphas), "temperatures": list(self.temperatures), "seeds": self.seeds,
+                "val": [list(r) for r in self.val], "test": [list(r) for r in self.test]}
+
+
+def grid_of(points: Sequence[TemperaturePoint]) -> Grid:
+    """The points as an alpha x temperature grid (a 1-D sweep is a grid of one row)."""
+    alphas = tuple(sorted({1.0 if p.alpha is None else p.alpha for p in points}))
+    temperatures = tuple(sorted({p.temperature for p in points}))
+    by = {(1.0 if p.alpha is None else p.alpha, p.temperature): p for p in points}
+    nan = float("nan")
+
+    def matrix(key: str) -> tuple[tuple[float, ...], ...]:
+        return tuple(tuple(getattr(by[a, t], key) if (a, t) in by else nan for t in temperatures) for a in alphas)
+
+    return Grid(alphas, temperatures, matrix("val_mean"), matrix("test_mean"), max((p.n for p in points), default=0))
+
+
+def saved_results(record: dict[str, Any]) -> tuple[tuple[TemperaturePoint, ...], tuple[Reference, ...]]:
+    """A saved sweep's table and reference lines ((), () for a record without them or not readable as a sweep)."""
+    names = [f.name for f in dataclasses.fields(TemperaturePoint)]
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    try:
+        points = []
+        for row in record.get("table") or ():
+            values = {k: row.get(k) for k in names}
+            # A file from elsewhere may hold anything: every figure must be a number (alpha may be missing).
+            alpha_ok = values["alpha"] is None or number(values["alpha"])
+            if not alpha_ok or not all(number(v) for k, v in values.items() if k != "alpha"):
+                return (), ()
+            points.append(TemperaturePoint(**values))
+        return tuple(points), tuple(Reference.from_dict(r) for r in record.get("references") or ())
+    except (TypeError, ValueError, AttributeError):
+        return (), ()
+
+
+def is_grid(points: Sequence[TemperaturePoint]) -> bool:
+    """The points span more than one alpha."""
+    return len({p.alpha for p in points}) > 1
+
+
+def grid_verdict(grid: Grid) -> str:
+    """Which (alpha, T) was best on validation, its test accuracy, and the worst point, in one line."""
+    best = grid.best()
+    if best is None:
+        return ""
+    i, j = best
+    seeds = f", mean of {grid.seeds} seeds" if grid.seeds > 1 else ""
+    from .verdicts import SAME  # the words about results build on this module, so they are imported late
+
+    cells = [(v, i2, j2) for i2, row in enumerate(grid.val) for j2, v in enumerate(row) if not math.isnan(v)]
+    low, wi, wj = min(cells)
+    if 100 * (grid.val[i][j] - low) < SAME:
+        return (f"Every (α, T) did as well on validation ({low:.2%}{seeds}); α={grid.alphas[i]:g}, T={grid.temperatures[j]:g} "
+                f"scores {grid.test[i][j]:.2%} on test.")
+    return (f"α={grid.alphas[i]:g}, T={grid.temperatures[j]:g} was best on validation ({grid.val[i][j]:.2%}{seeds}), "
+            f"{100 * (grid.val[i][j] - low):.2f} points above the worst, α={grid.alphas[wi]:g}, T={grid.temperatures[wj]:g} "
+            f"({low:.2%}); on test it scores {grid.test[i][j]:.2%}.")
 
 
 # --- the batched students ----------------------------------------------------------------------------------
@@ -327,11 +452,13 @@ def soft_targets(kind: str, teacher_logits: torch.Tensor, temperatures: Sequence
 
 def batched_distillation_loss(
     kind: str, logits: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor | None, temperatures: torch.Tensor,
-    alpha: float,
+    alpha: float | torch.Tensor,
 ) -> torch.Tensor:
     """Per-student losses [K] for class-major logits [K, C, B], soft_targets [K, C, B] and labels [K, B].
 
-    Student k's loss equals ``losses.distillation_loss(kind, logits[k].T, teacher_k.T, labels[k], T_k, alpha)``.
+    ``alpha`` is one for all, or per student [K] (then the label term is added whenever ``labels`` are given: checking
+    the alphas here would wait for the GPU every batch). Student k's loss equals
+    ``losses.distillation_loss(kind, logits[k].T, teacher_k.T, labels[k], T_k, alpha_k)``.
     """
     t = temperatures.view(-1, 1, 1)
     batch = logits.shape[2]
@@ -342,7 +469,8 @@ def batched_distillation_loss(
         loss = alpha * temperatures.pow(2) * kl.sum((1, 2)) / batch
     else:
         raise ValueError(f"unknown loss {kind!r}")
-    if alpha < 1:
+    # Per student, alpha 1 makes the label term 0 * CE: nothing, to the value and the gradient, as a solo run skips it.
+    if (labels is not None) if isinstance(alpha, torch.Tensor) else alpha < 1:
         if labels is None:
             raise ValueError(f"{kind} loss with alpha < 1 needs labels")
         loss = loss + (1 - alpha) * F.cross_entropy(logits, labels, reduction="none").mean(1)
@@ -462,10 +590,11 @@ def run_sweep(
         data = load_splits(dataset, data_dir, download=download, standardize=standardize)
     data = data.limit_train(config.train_limit).to(device)
 
-    temps_per_student = tuple(t for t, _ in config.students)
-    seeds_per_student = tuple(s for _, s in config.students)
+    alphas_per_student = tuple(a for a, _, _ in config.members)
+    temps_per_student = tuple(t for _, t, _ in config.members)
+    seeds_per_student = tuple(s for _, _, s in config.members)
     references = [teacher_reference(teacher_run, teacher, data)]
-    target = config.student_job(config.temperatures[0], config.seed, dataset, standardize)
+    target = config.student_job(config.temperatures[0], config.seed, dataset, standardize)  # as references compare
     student_ref = student_reference(store, config.student_run, target, "sweep")
     if student_ref is not None:
         references.append(student_ref)
@@ -479,10 +608,11 @@ def run_sweep(
     record.update(
         teacher_run=teacher_run.id, dataset=dataset, standardize=standardize, device=str(device),
         transfer_size=n_items, references=[dataclasses.asdict(r) for r in references],
-        students=[{"temperature": t, "seed": s} for t, s in config.students], history=[],
+        students=[{"alpha": a, "temperature": t, "seed": s} for a, t, s in config.members], history=[],
     )
     path = save_experiment(store, record)
-    yield SweepStarted(record["id"], temps_per_student, seeds_per_student, total, str(device), teacher_run.id, tuple(references))
+    yield SweepStarted(record["id"], temps_per_student, seeds_per_student, total, str(device), teacher_run.id, tuple(references),
+                       alphas_per_student)
 
     started = time.perf_counter()
     paused = 0.0
@@ -509,7 +639,10 @@ def run_sweep(
 
     def save(status: str | None = None, **fields: Any) -> None:
         if kept_val:
-            record["table"] = [dataclasses.asdict(p) for p in summarize(temps_per_student, kept_val, kept_test)]
+            points = summarize(temps_per_student, kept_val, kept_test, alphas_per_student)
+            record["table"] = [dataclasses.asdict(p) for p in points]
+            if config.is_grid:
+                record["grid"] = grid_of(points).to_dict()
             for entry, val, test, epoch in zip(record["students"], kept_val, kept_test, kept_epoch):
                 entry.update(val_acc=val, test_acc=test, epoch=epoch)
         if status is None:
@@ -530,17 +663,23 @@ def run_sweep(
         teacher_seconds = time.perf_counter() - logits_start
         record["teacher_seconds"] = round(teacher_seconds, 3)
 
-        students = StackedStudents(config.student, config.seed_list, len(config.temperatures), device)
+        per_group = len(config.alpha_list) * len(config.temperatures)
+        students = StackedStudents(config.student, config.seed_list, per_group, device)
         if on_students:
             on_students(students)
         # Adam is elementwise, so one Adam over the stacked tensors is K independent Adams with this lr;
         # the fused kernel does the same arithmetic in one pass (equal to execute's Adam up to rounding).
         optimizer = make_adam(students.parameters(), config.lr, device)
         temperatures = torch.tensor(temps_per_student, dtype=torch.float32, device=device)
-        softened = soft_targets(config.loss, targets, config.temperatures)  # [N, per_group, C]
-        needs_labels = config.alpha < 1
+        softened = soft_targets(config.loss, targets, config.temperatures)  # [N, temperatures, C]
+        # A grid's group member m has temperature m % len(temperatures): its soft targets are picked per batch.
+        pick = torch.arange(per_group, device=device) % len(config.temperatures) if config.is_grid else None
+        alpha: float | torch.Tensor = config.alpha_list[0]
+        if config.is_grid:
+            alpha = torch.tensor(alphas_per_student, dtype=torch.float32, device=device)
+        needs_labels = min(config.alpha_list) < 1
         generators = [torch.Generator().manual_seed(s) for s in config.seed_list]
-        groups, per_group = students.groups, students.per_group
+        groups = students.groups
         x, y = data.train_x, data.train_y
 
         def evaluation(epoch_end: bool) -> SweepEvaluation:
@@ -548,6 +687,7 @@ def run_sweep(
             last = SweepEvaluation(
                 step, step / batches, epoch_end, temps_per_student, seeds_per_student,
                 tuple(students.accuracies(data.val_x, data.val_y)), tuple(students.accuracies(data.test_x, data.test_y)),
+                alphas_per_student,
             )
             record["history"].append({
                 "step": step, "epoch": last.epoch, "epoch_end": epoch_end, "elapsed": round(elapsed(), 3),
@@ -572,12 +712,15 @@ def run_sweep(
                 flat = rows.reshape(-1)  # index_select: a plain gather, much cheaper than advanced indexing here
                 logits = students(x.index_select(0, flat).view(groups, size, -1))
                 # Student k = (group g, temperature i) learns softened[:, i] on its group's rows: [K, C, B].
-                targets_b = softened.index_select(0, flat).view(groups, size, per_group, -1).permute(0, 2, 3, 1)
+                targets_b = softened.index_select(0, flat).view(groups, size, len(config.temperatures), -1)
+                if pick is not None:
+                    targets_b = targets_b.index_select(2, pick)
+                targets_b = targets_b.permute(0, 2, 3, 1)
                 targets_b = targets_b.reshape(students.count, -1, size)
                 labels_b = None
                 if needs_labels:
                     labels_b = y.index_select(0, flat).view(groups, 1, size).expand(groups, per_group, size).reshape(students.count, size)
-                per_student = batched_distillation_loss(config.loss, logits, targets_b, labels_b, temperatures, config.alpha)
+                per_student = batched_distillation_loss(config.loss, logits, targets_b, labels_b, temperatures, alpha)
                 optimizer.zero_grad(set_to_none=True)
                 # Summing keeps the students apart: student k's parameters only reach its own loss term.
                 per_student.sum().backward()
@@ -590,8 +733,8 @@ def run_sweep(
         seconds = elapsed()
         save("finished")
         yield SweepFinished(
-            record["id"], summarize(temps_per_student, kept_val, kept_test), tuple(kept_val), tuple(kept_test), seconds,
-            teacher_seconds, str(path), tuple(kept_epoch),
+            record["id"], summarize(temps_per_student, kept_val, kept_test, alphas_per_student), tuple(kept_val),
+            tuple(kept_test), seconds, teacher_seconds, str(path), tuple(kept_epoch),
         )
     except (GeneratorExit, KeyboardInterrupt):
         # Closed by the consumer or interrupted from the terminal: keep what was measured so far.
@@ -604,9 +747,25 @@ def run_sweep(
         raise
 
 
+def format_grid_table(grid: Grid) -> str:
+    """A plain-text grid: alphas down, temperatures across, each cell validation accuracy with test in brackets."""
+    width = 19  # "100.00% (100.00%)" and two spaces
+    lines = [f"validation accuracy (test), {'mean over ' + str(grid.seeds) + ' seeds' if grid.seeds > 1 else 'one seed'}; "
+             "alpha down, temperature across",
+             f"{'alpha/T':>8}" + "".join(f"{t:>{width}g}" for t in grid.temperatures)]
+    for a, val_row, test_row in zip(grid.alphas, grid.val, grid.test):
+        cells = ["-" if math.isnan(v) else f"{v:.2%} ({w:.2%})" for v, w in zip(val_row, test_row)]
+        lines.append(f"{a:>8g}" + "".join(f"{c:>{width}}" for c in cells))
+    return "\n".join(lines)
+
+
 def format_sweep_table(points: Sequence[TemperaturePoint], references: Sequence[Reference] = ()) -> str:
     """A plain-text table: T, validation and test accuracy (mean, and +- std over seeds when there are several),
-    the references, and in words which T was best on validation and by how much."""
+    the references, and in words which T was best on validation and by how much. Points of several alphas are
+    a grid instead, with the best (alpha, T) in words."""
+    if is_grid(points):
+        grid = grid_of(points)
+        return "\n".join([format_grid_table(grid), *(r.describe() for r in references), grid_verdict(grid)])
     several = any(p.n > 1 for p in points)
     head = f"{'T':>6}  {'seeds':>5}  {'validation':>16}  {'test':>16}" if several else f"{'T':>6}  {'validation':>10}  {'test':>7}"
     lines = [head]

@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict
 from typing import Any, Callable, Iterator
 
 import torch
@@ -16,7 +15,7 @@ import torch.nn.functional as F
 
 from .augment import augment
 from .config import Job, TrainConfig
-from .data import Splits, jitter, keep_classes, load_splits
+from .data import Splits, jitter, keep_classes, load_splits, other_images
 from .errors import ConfigError
 from .events import Cancelled, Evaluation, Event, Finished, Progress, Started
 from .losses import distillation_loss
@@ -156,7 +155,11 @@ def teacher_logits(teacher: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (a fraction) of ``model`` on ``x, y``."""
-    logits = predict_logits(model, x)
+    return logit_figures(predict_logits(model, x), y)
+
+
+def logit_figures(logits: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (a fraction) of ``logits`` against the labels ``y``."""
     return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
 
 
@@ -214,6 +217,13 @@ def _batch_source(job: Job, data: Splits, teacher: Network | None, generator: to
         key = (job.teacher_run, data.dataset, job.standardize, job.train.train_limit, d.leave_out if d.transfer == "leave_out" else ())
         logits = cached_teacher_logits(key, teacher, x)
         return len(y), lambda idx: (x[idx], y[idx], logits[idx])
+    if d.transfer == "other":  # another dataset's images, as many as the training images: only the teacher's answers teach
+        xo = ((other_images(d.other_dataset, len(y)).to(x.device) - data.mean) / data.std)
+        if aug.active:
+            return len(xo), lambda idx: (xb := distort(xo[idx]), None, teacher_logits(teacher, xb))
+        key = (job.teacher_run, f"other:{d.other_dataset}", job.standardize, job.train.train_limit, ())
+        other_logits = cached_teacher_logits(key, teacher, xo)
+        return len(xo), lambda idx: (xo[idx], None, other_logits[idx])
     if d.transfer == "jitter":
         def jittered(idx: torch.Tensor):
             xb = jitter(x[idx], d.jitter_pixels, generator)
@@ -337,6 +347,14 @@ def execute(
     batches = -(-n_items // cfg.batch_size)
     total = batches * cfg.epochs
 
+    # Insight builds on this module (predict_logits), so it is imported here rather than at the top.
+    from .insight import agreement, first_linear, mean_kl
+
+    # Fidelity to the teacher: its test logits once per run, so an evaluation costs no teacher pass; computed before
+    # the run exists, so a failure here leaves no run behind.
+    teacher_test = predict_logits(teacher, data.test_x) if teacher is not None else None  # eval mode, like the targets
+    first = first_linear(model)
+
     run = store.create(job, origin)
 
     started = time.perf_counter()
@@ -355,15 +373,19 @@ def execute(
     def evaluation(epoch_end: bool) -> Evaluation:
         nonlocal window_loss, window_n
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
-        test_loss, test_acc = evaluate(model, data.test_x, data.test_y)
+        test_z = predict_logits(model, data.test_x)
+        test_loss, test_acc = logit_figures(test_z, data.test_y)
         train_acc = evaluate(model, data.train_x, data.train_y)[1] if epoch_end else None
         event = Evaluation(
             step=step, epoch=step / batches, val_loss=val_loss, val_acc=val_acc, test_loss=test_loss,
             test_acc=test_acc, train_loss=window_loss / window_n if window_n else None, train_acc=train_acc,
             epoch_end=epoch_end,
+            agreement=agreement(teacher_test, test_z) if teacher_test is not None else None,
+            teacher_kl=mean_kl(teacher_test, test_z) if teacher_test is not None else None,
+            first_layer=first.weight.detach().to("cpu", copy=True) if first is not None else None,
         )
         window_loss, window_n = 0.0, 0
-        pending.append({"type": "eval", "elapsed": round(elapsed(), 3), **asdict(event)})
+        pending.append({"type": "eval", "elapsed": round(elapsed(), 3), **event.record()})
         flush_metrics()
         return event
 

@@ -19,6 +19,7 @@ from kdgui.core.losses import soft_mse
 from kdgui.core.models import build_model
 from kdgui.core.runs import RunStore
 from kdgui.core.sweep import DEFAULT_TEMPERATURES, SweepConfig, SweepFinished, run_sweep
+from kdgui.core.threads import requesting, step_work, threads_for, work_threads
 from kdgui.core.training import evaluate
 
 BATCH, LR, EPOCHS, TRAIN_SIZE = 100, 5e-3, 14, 50_000
@@ -44,15 +45,22 @@ def plain_epoch(student, teacher, loader, optimizer, temperature, val, test) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=os.environ.get("KDGUI_DATA_DIR"), help="folder with MNIST/raw (default $KDGUI_DATA_DIR)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads for both ways (default: kdgui.core.threads's rule)")
     parser.add_argument("--plain-epochs", type=int, default=1, help="epochs of the plain way to time, then scale (default 1)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    with requesting(args.threads):  # --threads goes through the rule every engine follows, as kdgui-cli's does
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     root = str(resolve_data_dir(args.data_dir))
     temps = DEFAULT_TEMPERATURES
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU, batch {BATCH}, {TRAIN_SIZE} images, "
-          f"{len(temps)} temperatures x {EPOCHS} epochs; other jobs on this machine make timings noisy")
+    # The plain way's step: the student trained and the teacher's forward pass, on every batch.
+    plain_work = step_work(STUDENT_SPEC, BATCH) + step_work(TEACHER_SPEC, BATCH, training=False)
+    sweep_work = step_work(STUDENT_SPEC, BATCH, copies=len(temps))
+    print(f"torch {torch.__version__}, CPU threads: plain way {threads_for(plain_work)}, kdgui sweep {threads_for(sweep_work)}; "
+          f"batch {BATCH}, {TRAIN_SIZE} images, {len(temps)} temperatures x {EPOCHS} epochs; other jobs on this machine "
+          "make timings noisy")
 
     splits = load_splits("mnist", root)
     # Timing does not depend on the weights, so a freshly initialised teacher of the seed's size stands in.
@@ -68,7 +76,8 @@ def main() -> None:
     student = build_model(STUDENT_SPEC, seed=0)
     optimizer = torch.optim.Adam(student.parameters(), lr=LR)
     val, test = (splits.val_x, splits.val_y), (splits.test_x, splits.test_y)
-    measured = sum(plain_epoch(student, teacher, loader, optimizer, 4.0, val, test) for _ in range(args.plain_epochs))
+    with work_threads(plain_work):
+        measured = sum(plain_epoch(student, teacher, loader, optimizer, 4.0, val, test) for _ in range(args.plain_epochs))
     per_epoch = measured / args.plain_epochs
     plain_total = per_epoch * EPOCHS * len(temps)
 

@@ -67,7 +67,7 @@ def test_the_screenshot_command_shows_saved_runs(qtbot, trained_window, tmp_path
     with pytest.raises(SystemExit):
         kdgui_app.main(["--screenshot", str(path), "--panel", "nonsense"])
     assert set(PANELS) == {"data", "networks", "training", "distillation", "runs", "curves", "soft_targets", "draw",
-                           "experiments", "report"}
+                           "experiments", "report", "insight", "changed", "confusion", "hidden", "probe"}
 
 
 def test_the_application_has_the_kdgui_icon(qapp):
@@ -89,7 +89,7 @@ def test_plots_and_notes_follow_the_palette(qapp, make_window, dark):
         assert (background, foreground) == (("#1f1f1f", "#e6e6e6") if dark else ("#ffffff", "#000000"))
         panels = (window.curves_panel, window.experiments_panel, window.report_panel)
         plots = [plot for panel in panels for plot in panel.findChildren(pg.PlotWidget)]
-        assert len(plots) == 6  # three loss charts, accuracy, the sweep and the study
+        assert len(plots) == 7  # three loss charts, accuracy, fidelity, the sweep and the study
         for plot in plots:
             assert plot.backgroundBrush().color().name() == background
             item = plot.getPlotItem()

@@ -2,13 +2,14 @@
 
 Runs are overlaid, one colour each. Losses of different kinds (cross-entropy on labels, soft-target MSE at T,
 Hinton's loss) have different sizes, so each kind gets its own chart and its title says which loss it is:
-two kinds never share an axis. Accuracy, which every run shares, is compared on the one chart below.
+two kinds never share an axis. Accuracy, which every run shares, is compared on the one chart below; beside it,
+while a distilled run is shown, its fidelity to the teacher on the test set: top-1 agreement (left axis) and KL
+divergence (right axis).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.config import Job
+from ...core.errors import KdguiError
 from ...core.events import Evaluation
 from ...core.history import EmaSmoother, RunHistory
 from ...core.verdicts import CROSS_ENTROPY, LOSS_KIND_TITLES, LOSS_KINDS, loss_kind, loss_settings
@@ -31,6 +33,11 @@ FLUSH_INTERVAL_MS = 100  # curves redraw at most 10 times a second, however fast
 DEFAULT_SMOOTHING = 0.6
 LOSS_AXIS_LABELS = {CROSS_ENTROPY: "cross-entropy", "soft_mse": "MSE", "hinton": "Hinton loss"}  # the title says more
 LOSS_FILE_NAMES = {CROSS_ENTROPY: "cross-entropy", "soft_mse": "soft-mse", "hinton": "hinton"}
+FIDELITY = ("agreement", "kl")  # the fidelity chart's two curves per run: agreement on the left axis, KL on the right
+# Short: the title sits between two axes, and together they must fit half the row (the axis labels say which is which).
+FIDELITY_TITLE = "Fidelity to teacher"
+FIDELITY_TIP = ("Distilled runs, at each evaluation on the test set: solid, the digits on which the student's top-1 class "
+                "is the teacher's (left axis); dashed, the mean KL(teacher ‖ student) at T = 1 in nats (right axis)")
 
 
 def log_tick_label(value: float) -> str:
@@ -120,7 +127,8 @@ class SideBySideViewBox(pg.ViewBox):
 
 
 class RunCurves:
-    """The four plot items of one run, created once and refilled with setData when its history grows."""
+    """The plot items of one run (loss, accuracy and, for a distillation, fidelity), created once and refilled with
+    setData when its history grows."""
 
     def __init__(self, run_id: str, label: str, colour: str, history: RunHistory, smoothing: float, job: Job) -> None:
         self.run_id = run_id
@@ -129,6 +137,7 @@ class RunCurves:
         self.history = history
         self.loss = loss_kind(job)  # which loss chart its loss curves belong on
         self.loss_settings = loss_settings(job)  # what sets that loss's scale: 'T=4', 'T=20, α=0.5' or ''
+        self.distilled = job.kind == "distilled"  # only a distillation has a teacher to be faithful to
         self.shown = False
         faint = QColor(colour)
         faint.setAlpha(60)
@@ -137,6 +146,14 @@ class RunCurves:
         self.val_acc = pg.PlotDataItem(name=label, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
                                        symbolBrush=colour, symbolPen=None)
         self.test_acc = pg.PlotDataItem(name=f"{label} test", pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
+        self.fidelity = {
+            "agreement": pg.PlotDataItem(name=label, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
+                                         symbolBrush=colour, symbolPen=None),
+            "kl": pg.PlotDataItem(name=f"{label} KL", pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)),
+        }
+        # The per-batch curves are long: draw only what is in view, downsampled. The fidelity curves have one point per
+        # evaluation and live partly in a second view box (KL), where clipping to the view would look for the view
+        # while the item is being added and fail, so they are drawn whole.
         for item in self.loss_items() + self.accuracy_items():
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
@@ -168,6 +185,11 @@ class RunCurves:
             epochs = np.asarray([e["epoch"] for e in self.history.evaluations], dtype=float)
             self.val_acc.setData(epochs, 100 * np.asarray(self.history.eval_column("val_acc"), dtype=float))
             self.test_acc.setData(epochs, 100 * np.asarray(self.history.eval_column("test_acc"), dtype=float))
+            if self.distilled:
+                for key, column, scale in (("agreement", "agreement", 100.0), ("kl", "teacher_kl", 1.0)):
+                    values = np.asarray(self.history.eval_column(column), dtype=float) * scale
+                    known = np.isfinite(values)  # runs from before fidelity was recorded have none
+                    self.fidelity[key].setData(epochs[known], values[known])
         self._drawn = (len(self.history.loss_steps), len(self.history.evaluations))
 
 
@@ -176,6 +198,7 @@ class CurvesPanel(QWidget):
     streamed into without rebuilding anything. A loss chart shows only while one of its runs is shown."""
 
     exported = Signal(str)
+    exportFailed = Signal(str)  # why a plot could not be exported, in one line
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -189,8 +212,21 @@ class CurvesPanel(QWidget):
         self.loss_items: dict[str, pg.PlotItem] = {kind: widget.getPlotItem() for kind, widget in self.loss_plots.items()}
         self.accuracy_plot = pg.PlotWidget(viewBox=SideBySideViewBox())
         self.accuracy_item: pg.PlotItem = self.accuracy_plot.getPlotItem()
+        # One fidelity chart, two scales: agreement (%) in the plot's own view, KL (nats, log like the losses) in a
+        # second view drawn over it with the right axis. Two charts would not fit beside accuracy at 1024 px.
+        self.fidelity_plot = pg.PlotWidget(viewBox=SideBySideViewBox(), axisItems={"right": LogLossAxis("right")})
+        self.fidelity_item: pg.PlotItem = self.fidelity_plot.getPlotItem()
+        self.kl_view = pg.ViewBox()
+        self.kl_view.setParentItem(self.fidelity_item)  # a child, so exported images include it
+        self.fidelity_item.showAxis("right")
+        self.fidelity_item.getAxis("right").linkToView(self.kl_view)
+        self.fidelity_item.getAxis("right").setLabel("KL, dashed")
+        self.kl_view.setXLink(self.fidelity_item.vb)
+        self.fidelity_item.vb.sigResized.connect(self._place_kl_view)
         charts = [(widget, LOSS_KIND_TITLES[kind], LOSS_AXIS_LABELS[kind]) for kind, widget in self.loss_plots.items()]
-        charts.append((self.accuracy_plot, "Accuracy at each evaluation (solid: validation, dashed: test)", "accuracy (%)"))
+        # Titles short enough for half the row at 1024 px: a title wider than its chart pushes the plot out of view.
+        charts.append((self.accuracy_plot, "Accuracy (solid: val., dashed: test)", "accuracy (%)"))
+        charts.append((self.fidelity_plot, FIDELITY_TITLE, "agreement (%), solid"))
         background, foreground = plot_colours()  # the palette's base and text: light or dark like the desktop
         for widget, title, y_label in charts:
             theme_plot(widget)
@@ -214,6 +250,10 @@ class CurvesPanel(QWidget):
         for item in self.loss_items.values():
             item.setXLink(self.accuracy_item)
             item.setRange(yRange=(-2, 1), disableAutoRange=False)
+        self.fidelity_item.setXLink(self.accuracy_item)
+        self.fidelity_item.setRange(yRange=(0, 100), disableAutoRange=False)
+        self.kl_view.setRange(yRange=(-2, 1), disableAutoRange=False)
+        self.fidelity_item.getAxis("right").enableAutoSIPrefix(False)
         self.log_box = QCheckBox("Log-scale loss")
         self.log_box.setToolTip("A log scale shows a loss's fall over several powers of ten")
         self.log_box.setChecked(True)
@@ -254,9 +294,18 @@ class CurvesPanel(QWidget):
         for widget in self.loss_plots.values():
             row.addWidget(widget, 1)
         loss_layout.addLayout(row, 1)
+        # Fidelity sits beside accuracy rather than below it: a third row of charts would leave each one too short
+        # to read in a 1024x700 window, while the bottom row has width to share.
+        evaluations = QWidget()
+        bottom = QHBoxLayout(evaluations)
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.setSpacing(4)
+        bottom.addWidget(self.accuracy_plot, 1)
+        self.fidelity_plot.setToolTip(FIDELITY_TIP)
+        bottom.addWidget(self.fidelity_plot, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(losses)
-        splitter.addWidget(self.accuracy_plot)
+        splitter.addWidget(evaluations)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
@@ -265,7 +314,7 @@ class CurvesPanel(QWidget):
 
         # Hover: one vertical line, value box and markers per chart, keyed "accuracy" or by the loss kind.
         self._hover = {}
-        for key, widget in [*self.loss_plots.items(), ("accuracy", self.accuracy_plot)]:
+        for key, widget in [*self.loss_plots.items(), ("accuracy", self.accuracy_plot), ("fidelity", self.fidelity_plot)]:
             # The palette's text colour, faded for the line and the box's border; the box is the plot's base colour.
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(translucent(foreground, 110), style=Qt.PenStyle.DotLine))
             text = pg.TextItem(color=foreground, fill=pg.mkBrush(translucent(background, 230)),
@@ -324,6 +373,8 @@ class CurvesPanel(QWidget):
             return
         curves.shown = shown
         pairs = [(self.loss_items[curves.loss], curves.loss_items()), (self.accuracy_item, curves.accuracy_items())]
+        if curves.distilled:
+            pairs += [(self.fidelity_item, [curves.fidelity["agreement"]]), (self.kl_view, [curves.fidelity["kl"]])]
         for plot, items in pairs:
             for item in items:
                 if shown:
@@ -336,6 +387,7 @@ class CurvesPanel(QWidget):
             curves.raw_loss.setVisible(self.raw_box.isChecked())
             curves.raw_loss.setLogMode(False, self.log_box.isChecked())
             curves.smooth_loss.setLogMode(False, self.log_box.isChecked())
+            curves.fidelity["kl"].setLogMode(False, self.log_box.isChecked())
         self._update_loss_charts()
         self._update_x_extent()
 
@@ -347,7 +399,8 @@ class CurvesPanel(QWidget):
         self.set_shown_curves(curves, False)
         curves.label = label
         for item, name in ((curves.raw_loss, f"{label} per batch"), (curves.smooth_loss, label), (curves.val_acc, label),
-                           (curves.test_acc, f"{label} test")):
+                           (curves.test_acc, f"{label} test"), (curves.fidelity["agreement"], label),
+                           (curves.fidelity["kl"], f"{label} KL")):
             item.opts["name"] = name
         self.set_shown_curves(curves, shown)
 
@@ -394,7 +447,17 @@ class CurvesPanel(QWidget):
         kinds = [kind for kind in LOSS_KINDS if any(c.shown and c.loss == kind for c in self.runs.values())]
         return kinds or [CROSS_ENTROPY]
 
+    def fidelity_shown(self) -> bool:
+        """True while a distilled run is shown: only then are the fidelity charts on screen."""
+        return any(c.shown and c.distilled for c in self.runs.values())
+
+    def _place_kl_view(self) -> None:
+        """Keep the KL view exactly over the fidelity plot's own view, so both share the epoch axis."""
+        self.kl_view.setGeometry(self.fidelity_item.vb.geometry())
+        self.kl_view.linkedViewChanged(self.fidelity_item.vb, self.kl_view.XAxis)
+
     def _update_loss_charts(self) -> None:
+        self.fidelity_plot.setVisible(self.fidelity_shown())
         visible = self.visible_loss_kinds()
         for kind, widget in self.loss_plots.items():
             widget.setVisible(kind in visible)
@@ -420,7 +483,7 @@ class CurvesPanel(QWidget):
         curves = self.runs.get(run_id)
         if curves is None:
             return
-        curves.history.add_evaluation({"type": "eval", **asdict(event)})
+        curves.history.add_evaluation({"type": "eval", **event.record()})  # its numbers: the weights stay out
         self._mark_dirty(run_id)
 
     def _mark_dirty(self, run_id: str) -> None:
@@ -465,6 +528,11 @@ class CurvesPanel(QWidget):
         for kind, item in self.loss_items.items():
             item.setLogMode(x=False, y=log)
             self._hover[kind][3].setLogMode(False, log)
+        # The KL view is a bare view box: its curves and axis switch scale one by one, then it ranges afresh.
+        self.fidelity_item.getAxis("right").setLogMode(False, log)
+        for curves in self.runs.values():
+            curves.fidelity["kl"].setLogMode(False, log)
+        self.kl_view.enableAutoRange(y=True)
         self._update_loss_charts()
 
     def _raw_changed(self, shown: bool) -> None:
@@ -477,10 +545,13 @@ class CurvesPanel(QWidget):
 
     # -- hover --------------------------------------------------------------------------------------
     def _hovered(self, key: str, scene_pos: QPointF) -> None:
-        """Show the values under the mouse on chart ``key`` ("accuracy" or a loss kind)."""
+        """Show the values under the mouse on chart ``key`` ("accuracy", "fidelity" or a loss kind)."""
         widget, line, text, markers = self._hover[key]
         plot = widget.getPlotItem()
-        shown = [c for c in self.runs.values() if c.shown and (key == "accuracy" or c.loss == key)]
+        if key == "fidelity":
+            shown = [c for c in self.runs.values() if c.shown and c.distilled]
+        else:
+            shown = [c for c in self.runs.values() if c.shown and (key == "accuracy" or c.loss == key)]
         if not shown or not plot.vb.sceneBoundingRect().contains(scene_pos):
             for graphic in (line, text, markers):
                 graphic.hide()
@@ -488,7 +559,17 @@ class CurvesPanel(QWidget):
         x = plot.vb.mapSceneToView(scene_pos).x()
         lines, xs, ys = [], [], []
         for curves in shown:
-            if key != "accuracy":
+            if key == "fidelity":
+                rows = [e for e in curves.history.evaluations if e.get("agreement") is not None]
+                i = _nearest(np.asarray([e["epoch"] for e in rows], dtype=float), x)
+                if i is None:
+                    continue
+                e = rows[i]
+                lines.append(f"<span style='color:{curves.colour}'>■</span> {curves.label}: agreement "
+                             f"{e['agreement']:.2%}, KL {e['teacher_kl']:.4g} (epoch {e['epoch']:.2f})")
+                xs.append(e["epoch"])
+                ys.append(100 * e["agreement"])  # marked on the agreement curve; the box gives both
+            elif key != "accuracy":
                 epochs = np.asarray(curves.history.loss_steps, dtype=float) / curves.history.batches_per_epoch
                 i = _nearest(epochs, x)
                 if i is None:
@@ -531,6 +612,8 @@ class CurvesPanel(QWidget):
 
     def _plot_name(self, plot: pg.PlotItem) -> str:
         kind = next((k for k, item in self.loss_items.items() if item is plot), None)
+        if plot is self.fidelity_item:
+            return "fidelity"
         return "accuracy" if kind is None else f"loss-{LOSS_FILE_NAMES[kind]}"
 
     def _ask_export(self, plot: pg.PlotItem, suffix: str, description: str) -> None:
@@ -539,7 +622,11 @@ class CurvesPanel(QWidget):
         if path:
             if not path.lower().endswith(suffix):
                 path += suffix
-            export_plot(plot, path)
+            try:
+                export_plot(plot, path)
+            except KdguiError as exc:  # a menu action: nothing above it would catch this, the user must see why
+                self.exportFailed.emit(str(exc))
+                return
             self.exported.emit(path)
 
 

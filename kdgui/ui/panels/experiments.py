@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ...core.config import NetSpec
 from ...core.data import Splits
-from ...core.errors import ConfigError
+from ...core.errors import ConfigError, KdguiError
+from ...core.experiments import list_experiments
 from ...core.events import Progress
 from ...core.runs import RunStore
 from ...core.studies import StudyConfig, run_study
@@ -82,6 +83,17 @@ class ExperimentsPanel(QWidget):
         runner.failed.connect(self._on_failed)
         runner.ended.connect(self._on_ended)
         self.update_actions()
+        self._show_last_sweep()
+
+    def _show_last_sweep(self) -> None:
+        """The newest finished sweep's results, so a restart does not hide them (a folder that cannot be read: none)."""
+        try:
+            records = list_experiments(self.inputs.store, "sweep")
+        except KdguiError:
+            return
+        for record in reversed(records):
+            if record.get("status") == "finished" and self.sweep.show_saved(record):
+                return
 
     # -- remembered across restarts -------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

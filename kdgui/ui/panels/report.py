@@ -1,4 +1,4 @@
-"""What distillation bought: size, CPU latency and accuracy of teacher and students, and export to ONNX/TorchScript.
+"""What distillation bought: size, CPU latency, accuracy and fidelity of teacher and students, and export to ONNX/TorchScript.
 
 Measuring and exporting take seconds (the first ONNX export imports the exporter, then traces the network), so
 both run off the GUI thread; only their results come back, as signals.
@@ -19,11 +19,23 @@ from torch import nn
 
 from ...core.export import export_model, max_abs_difference
 from ...core.predict import NamedModel
-from ...core.report import ModelFigures, measure, network_label, summary_sentence, test_accuracy
+from ...core.insight import WhatChanged
+from ...core.report import (
+    DRAWN_DIGITS, ModelFigures, latency_method, latency_threads, measure_lineup, report_drawn_sets, summary_sentence,
+    what_changed_sentence,
+)
 from ..style import text_style
 from ..worker import QtTaskWorker, start_in_thread
 
-COLUMNS = ("Network", "Parameters", "On disk", "1 image", "Per image in 256", "Test accuracy")
+COLUMNS = ("Network", "Parameters", "On disk", "1 image", "Per image in 256", "Test accuracy", "Drawn digits",
+           "Agrees with teacher", "KL from teacher")
+COLUMN_TIPS = {
+    "Drawn digits": f"Accuracy on {DRAWN_DIGITS} MNIST test digits redrawn as canvas strokes in several pens, sizes, slants "
+                    "and places (the mean over the variants)",
+    "Agrees with teacher": "Test digits on which the student's top-1 class is the teacher's",
+    "KL from teacher": "Mean KL(teacher || student) on the test set at T = 1, in nats: 0 when the student's probabilities "
+                       "are the teacher's",
+}
 
 
 def export_and_check(model: nn.Module, path: str) -> tuple[Path, float]:
@@ -36,24 +48,24 @@ def export_and_check(model: nn.Module, path: str) -> tuple[Path, float]:
 
 
 class _Signals(QObject):
-    done = Signal(object)  # dict role -> ModelFigures, or an error message (str)
+    done = Signal(object)  # (dict role -> ModelFigures, WhatChanged or None), or an error message (str)
 
 
 class _MeasureTask(QRunnable):
     """Times the networks off the GUI thread; only the signal crosses back."""
 
-    def __init__(self, models: list[NamedModel], test_set, repeats: int) -> None:  # noqa: ANN001 - (x, y) or None
+    def __init__(self, models: list[NamedModel], test_set, repeats: int, drawn_sets=None,  # noqa: ANN001
+                 drawn_digits: int = DRAWN_DIGITS) -> None:
         super().__init__()
-        self.models, self.test_set, self.repeats = models, test_set, repeats
+        self.models, self.test_set, self.repeats, self.drawn_digits = models, test_set, repeats, drawn_digits
+        self.drawn_sets = drawn_sets  # made here the first time (seconds of thinning and drawing), then kept by the panel
         self.signals = _Signals()
 
     def run(self) -> None:
         try:
-            rows = {}
-            for m in self.models:
-                acc = test_accuracy(m.model, *self.test_set) if self.test_set is not None else None
-                rows[m.key] = measure(m.key, network_label(m.key, m.model, m.label), m.model, acc, self.repeats)
-            self.signals.done.emit(rows)
+            if self.drawn_sets is None and self.test_set is not None:
+                self.drawn_sets = report_drawn_sets(*self.test_set, self.drawn_digits)
+            self.signals.done.emit(measure_lineup(self.models, self.test_set, self.repeats, self.drawn_sets))
         except Exception as exc:  # noqa: BLE001 - any failure is shown to the user, the app stays usable
             self.signals.done.emit(f"{type(exc).__name__}: {exc}")
 
@@ -70,7 +82,10 @@ class ReportPanel(QWidget):
         self.models: list[NamedModel] = []
         self.test_set = None
         self.rows: dict[str, ModelFigures] = {}
+        self.what_changed: WhatChanged | None = None
+        self._drawn_sets = None  # the drawn-digit set of the current test set, once a measurement has made it
         self.repeats = 30
+        self.drawn_digits = DRAWN_DIGITS  # test digits redrawn for the "Drawn digits" column (0: none)
         self._task: _MeasureTask | None = None
         self._export: tuple[QThread, QtTaskWorker] | None = None  # the running export: its thread and worker
         self._export_outcome: tuple[str, str] = ("failed", "the export ended without a result")
@@ -82,6 +97,9 @@ class ReportPanel(QWidget):
         self.measure_button.setToolTip("Count parameters and bytes, time each network on this CPU, and score it on the test set")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for j, name in enumerate(COLUMNS):
+            if name in COLUMN_TIPS:
+                self.table.horizontalHeaderItem(j).setToolTip(COLUMN_TIPS[name])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
@@ -98,9 +116,12 @@ class ReportPanel(QWidget):
         self.export_busy.hide()
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        note = QLabel("Latency: median CPU time of a forward pass in this process (inference mode), batch 1 and batch 256.")
-        note.setStyleSheet(text_style("muted"))
-        note.setWordWrap(True)
+        self.changed = QLabel("")  # what distillation fixed and broke, once measured with both students
+        self.changed.setWordWrap(True)
+        self.changed.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = QLabel(latency_method(latency_threads()))  # the CLI report's own footnote: one source for both
+        self.note.setStyleSheet(text_style("muted"))
+        self.note.setWordWrap(True)
 
         top = QHBoxLayout()
         top.addWidget(self.measure_button)
@@ -113,7 +134,8 @@ class ReportPanel(QWidget):
         layout.addWidget(self.sentence)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
-        layout.addWidget(note)
+        layout.addWidget(self.changed)
+        layout.addWidget(self.note)
         layout.addWidget(self.status)
 
         self.measure_button.clicked.connect(self.start_measuring)
@@ -126,6 +148,8 @@ class ReportPanel(QWidget):
         for m in self.models:
             self.export_choice.addItem(m.label, m.key)
         self.rows = {}
+        self.what_changed = None
+        self.changed.setText("")
         self.table.setRowCount(0)
         self.sentence.setText("Press Measure to compare the teacher with the students." if models else
                               "No networks yet: train a teacher and a student, or use the bundled ones.")
@@ -133,6 +157,7 @@ class ReportPanel(QWidget):
 
     def set_test_set(self, x, y) -> None:  # noqa: ANN001 - tensors or None
         self.test_set = (x, y) if x is not None and y is not None else None
+        self._drawn_sets = None  # made again from the new test set at the next measurement
 
     def _update_enabled(self) -> None:
         busy = self._task is not None
@@ -143,25 +168,32 @@ class ReportPanel(QWidget):
     def start_measuring(self) -> None:
         if not self.models or self._task is not None:
             return
-        self._task = _MeasureTask(self.models, self.test_set, self.repeats)
+        self._task = _MeasureTask(self.models, self.test_set, self.repeats, self._drawn_sets, self.drawn_digits)
         self._task.signals.done.connect(self._measured)
         self.status.setText("Measuring…")
         self._update_enabled()
         QThreadPool.globalInstance().start(self._task)
 
-    def _measured(self, result) -> None:  # noqa: ANN001 - dict or error text
-        self._task = None
+    def _measured(self, result) -> None:  # noqa: ANN001 - (rows, what changed) or error text
+        task, self._task = self._task, None
         self._update_enabled()
         if isinstance(result, str):
             self.status.setText(f"Measuring failed: {result}")
             return
-        self.rows = result
+        if task is not None and task.test_set is self.test_set:
+            self._drawn_sets = task.drawn_sets  # the next Measure skips the drawing
+        self.rows, self.what_changed = result
         self.sentence.setText(summary_sentence(self.rows))
+        self.changed.setText(what_changed_sentence(self.what_changed) if self.what_changed is not None else "")
+        self.note.setText(latency_method(next(iter(self.rows.values())).latency_threads) if self.rows else self.note.text())
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows.values()):
             cells = (r.label, f"{r.parameters:,}", f"{r.bytes_on_disk / 1e6:.2f} MB", f"{r.latency_batch1_ms:.3f} ms",
                      f"{r.latency_batch256_ms_per_image * 1000:.1f} µs",
-                     f"{r.test_acc:.2%}" if r.test_acc is not None else "no test set")
+                     f"{r.test_acc:.2%}" if r.test_acc is not None else "no test set",
+                     f"{r.drawn_acc:.2%}" if r.drawn_acc is not None else "–",
+                     f"{r.agreement:.2%}" if r.agreement is not None else "–",
+                     f"{r.teacher_kl:.3f}" if r.teacher_kl is not None else "–")
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if j:

@@ -13,10 +13,13 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget,
 )
 
-from ...core.config import KIND_TITLES, LOSS_TITLES, NUM_CLASSES, STUDY_TITLES, TRANSFER_TITLES, DistillConfig
+from ...core.config import (
+    KIND_TITLES, LOSS_TITLES, NUM_CLASSES, OTHER_TRANSFER_SETS, STUDY_TITLES, TRANSFER_TITLES, DistillConfig,
+)
 from ...core.errors import KdguiError
 from ...core.experiments import list_experiments
 from ...core.runs import RunStore, atomic_write_bytes
+from ...core.studies import in_sentence
 from ..widgets.plot_export import FORMATS
 
 RESULT_COLUMNS = ("kind", "name", "network", "T", "loss", "transfer set", "epochs", "val acc", "test acc", "created", "id")
@@ -36,6 +39,8 @@ def transfer_text(distill: DistillConfig) -> str:
         return "without " + ", ".join(map(str, distill.leave_out))
     if distill.transfer == "jitter":
         return f"shifted up to {distill.jitter_pixels} px"
+    if distill.transfer == "other":
+        return in_sentence(OTHER_TRANSFER_SETS[distill.other_dataset])
     return TRANSFER_TITLES[distill.transfer].lower()
 
 
@@ -113,7 +118,11 @@ class ResultsPage(QWidget):
                 best = max(table, key=lambda p: p.get("val_mean", 0)) if table else {}
                 temps = config.get("temperatures") or []
                 t = f"{min(temps):g}–{max(temps):g} ({len(temps)})" if temps else ""
-                name = record.get("name") or f"sweep, best T={best['temperature']:g}" if best else record.get("name") or "sweep"
+                alphas = config.get("alphas") if isinstance(config.get("alphas"), list) else []
+                # A grid's best point names its alpha too (saved rows of a grid carry their alpha).
+                at = f"α={best['alpha']:g}, " if len(alphas) > 1 and isinstance(best.get("alpha"), (int, float)) else ""
+                kind = f"{len(alphas)} x {len(temps)} grid" if len(alphas) > 1 else "sweep"
+                name = record.get("name") or (f"{kind}, best {at}T={best['temperature']:g}" if best else kind)
                 rows.append(["Sweep", name, network, t, _loss_title(config.get("loss")), "training images", config.get("epochs"),
                              best.get("val_mean"), best.get("test_mean"), record.get("created", ""), record.get("id", "")])
             else:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ...core.config import NUM_CLASSES, SEED_DISTILL, SEED_DISTILL_TRAIN, STUDY_TITLES, NetSpec
+from ...core.config import NUM_CLASSES, OTHER_TRANSFER_SETS, SEED_DISTILL, SEED_DISTILL_TRAIN, STUDY_TITLES, NetSpec
 from ...core.errors import ConfigError
 from ...core.events import Cancelled, Evaluation, Started
 from ...core.studies import DEFAULT_CLASSES, PARAGRAPH, STUDIES, StudyCancelled, StudyConfig, StudyFinished, StudyStarted
@@ -31,6 +31,7 @@ STUDY_DEFAULTS = {
     "only-classes": {"loss": "hinton", "temperature": 20.0},
     "noise": {"loss": SEED_DISTILL.loss, "temperature": SEED_DISTILL.temperature},
     "jitter": {"loss": SEED_DISTILL.loss, "temperature": SEED_DISTILL.temperature},
+    "other-dataset": {"loss": "hinton", "temperature": 4.0},  # measured best on drawn letters (85% vs 77% with soft MSE)
 }
 
 
@@ -76,6 +77,11 @@ class StudyPage(ExperimentPage):
             self.study_choice.addItem(STUDY_TITLES[name], name)
         self.study_classes = QLineEdit()
         self.study_classes.setToolTip("Leave-out: the digits left out of the transfer set. Only-classes: the digits kept.")
+        self.study_other = QComboBox()
+        for name, title in OTHER_TRANSFER_SETS.items():
+            self.study_other.addItem(title, name)
+        self.study_other.setToolTip("Other dataset: whose images the teacher answers on. Letters are drawn and always there; "
+                                    "Fashion-MNIST and KMNIST need their train-images-idx3-ubyte in the data folder")
         self.study_loss = loss_combo()
         self.study_temperature = NumberField("temperature", integer=False, low=0, high=1000, low_open=True, value=20)
         self.study_temperature.setToolTip(LOSS_TIP)
@@ -83,6 +89,7 @@ class StudyPage(ExperimentPage):
         self.study_limit = training_images_field()
         form.addRow("Study", self.study_choice)
         form.addRow("Classes", self.study_classes)
+        form.addRow("Other images", self.study_other)
         form.addRow("Loss", self.study_loss)
         form.addRow("Temperature", self.study_temperature)
         form.addRow("Epochs", self.study_epochs)
@@ -135,7 +142,7 @@ class StudyPage(ExperimentPage):
         self._lay_out(form, "Run study", right)
         self._study_changed()
         self.study_choice.currentIndexChanged.connect(self._study_changed)
-        self._watch(self.study_classes, self.study_loss, self.study_temperature, self.study_epochs, self.study_limit)
+        self._watch(self.study_classes, self.study_other, self.study_loss, self.study_temperature, self.study_epochs, self.study_limit)
 
     def _study_changed(self) -> None:
         """A new study: its classes, loss and temperature defaults."""
@@ -143,6 +150,7 @@ class StudyPage(ExperimentPage):
         defaults = STUDY_DEFAULTS[study]
         self.study_classes.setText(", ".join(str(c) for c in DEFAULT_CLASSES.get(study, ())))
         self.study_classes.setEnabled(study in DEFAULT_CLASSES)
+        self.study_other.setEnabled(study == "other-dataset")
         self.study_loss.setCurrentIndex(max(0, self.study_loss.findData(defaults["loss"])))
         self.study_temperature.setValue(defaults["temperature"])
         self.changed.emit()
@@ -150,7 +158,7 @@ class StudyPage(ExperimentPage):
     def state(self) -> dict[str, Any]:
         """The form as typed: the study's name, the classes' and numbers' texts and the loss's name."""
         return {"study": self.study_choice.currentData(), "classes": self.study_classes.text(),
-                "loss": self.study_loss.currentData(), "temperature": self.study_temperature.text(),
+                "other": self.study_other.currentData(), "loss": self.study_loss.currentData(), "temperature": self.study_temperature.text(),
                 "epochs": self.study_epochs.text(), "training_images": self.study_limit.text()}
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -159,6 +167,7 @@ class StudyPage(ExperimentPage):
         restore_choice(self.study_choice, state.get("study"))  # first: choosing a study puts in its defaults
         if self.study_classes.isEnabled():
             restore_text(self.study_classes, state.get("classes"), check_classes)
+        restore_choice(self.study_other, state.get("other"))
         restore_choice(self.study_loss, state.get("loss"))
         for key, field in (("temperature", self.study_temperature), ("epochs", self.study_epochs),
                            ("training_images", self.study_limit)):
@@ -170,7 +179,8 @@ class StudyPage(ExperimentPage):
         check_fields((self.study_temperature, self.study_epochs, self.study_limit))
         classes = parse_classes(self.study_classes.text()) if study in DEFAULT_CLASSES else ()
         return StudyConfig(
-            study=study, teacher_run=teacher_run, classes=classes, temperature=float(self.study_temperature.value()),
+            study=study, teacher_run=teacher_run, classes=classes, other_dataset=self.study_other.currentData(),
+            temperature=float(self.study_temperature.value()),
             loss=self.study_loss.currentData(), epochs=int(self.study_epochs.value()),
             train_limit=int(self.study_limit.value()) or None, student=student(),
         )
