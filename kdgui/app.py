@@ -289,6 +289,7 @@ def take_screenshot(window, path: str | Path, panel: str | None = None) -> Path:
     window.show()
     if panel:
         window.show_panel(panel)
+    window.settle_views()
     for _ in range(5):  # docks, plots and auto-ranged axes settle over a few event-loop passes
         QApplication.processEvents()
         window.curves_panel.flush()

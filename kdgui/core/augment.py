@@ -27,9 +27,14 @@ def affine_matrices(n: int, config: AugmentConfig, generator: torch.Generator | 
     grows by it), a horizontal shear within ±shear degrees, and a shift within ±shift pixels each way.
     """
     u = torch.rand(n, 5, generator=generator, dtype=torch.float64) * 2 - 1  # [-1, 1): angle, scale, shear, dx, dy
-    angle = u[:, 0] * math.radians(config.rotate)
-    zoom = 1 + u[:, 1] * config.scale
-    shear = torch.tan(u[:, 2] * math.radians(config.shear))
+    return affine_from(u[:, 0] * math.radians(config.rotate), 1 + u[:, 1] * config.scale,
+                       torch.tan(u[:, 2] * math.radians(config.shear)), u[:, 3:5] * config.shift)
+
+
+def affine_from(angle: torch.Tensor, zoom: torch.Tensor, shear: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """[n, 2, 3] matrices (as ``F.affine_grid`` takes them) that rotate each image by ``angle`` radians (clockwise
+    on screen), grow it by ``zoom``, shear it by ``shear`` (a tangent) and move it by ``shift`` [n, 2] pixels
+    (right, down); all about the image's centre. Every argument holds one value per image."""
     cos, sin = torch.cos(angle), torch.sin(angle)
     # Forward map (input -> output) = translate . rotate . shear . scale; grid_sample needs its inverse.
     # Inverse of scale . shear . rotate: (1/zoom) * [[1, -shear], [0, 1]] @ [[cos, sin], [-sin, cos]].
@@ -38,7 +43,7 @@ def affine_matrices(n: int, config: AugmentConfig, generator: torch.Generator | 
     c = -sin / zoom
     d = cos / zoom
     linear = torch.stack([torch.stack([a, b], 1), torch.stack([c, d], 1)], 1)  # [n, 2, 2]
-    offset = torch.stack([u[:, 3], u[:, 4]], 1) * (config.shift * _PIXEL)  # the shift, in normalised units
+    offset = shift * _PIXEL  # the shift, in normalised units
     translation = -(linear @ offset.unsqueeze(2))  # sample at A (p - t): the digit moves by +t
     return torch.cat([linear, translation], 2).float()
 
@@ -86,11 +91,20 @@ def sampling_grid(n: int, config: AugmentConfig, generator: torch.Generator | No
     Equal to ``F.affine_grid(affine_matrices(...), align_corners=False)``, as one matmul (affine_grid is slow on
     small images), plus the elastic field when the config has one.
     """
-    theta = affine_matrices(n, config, generator)
-    grid = (_base_grid() @ theta.transpose(1, 2)).view(n, IMAGE_SIDE, IMAGE_SIDE, 2)
+    grid = affine_grid(affine_matrices(n, config, generator))
     if config.kind == "affine+elastic" and config.elastic_alpha > 0:
         grid = grid + elastic_field(n, config.elastic_alpha, config.elastic_sigma, generator) * _PIXEL
     return grid
+
+
+def affine_grid(theta: torch.Tensor) -> torch.Tensor:
+    """``F.affine_grid(theta, [n, 1, 28, 28], align_corners=False)`` for [n, 2, 3] ``theta``, as one matmul (CPU)."""
+    return (_base_grid() @ theta.transpose(1, 2)).view(len(theta), IMAGE_SIDE, IMAGE_SIDE, 2)
+
+
+def resample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Images [N, 1, 28, 28] read at ``grid`` [N, 28, 28, 2]: bilinear, background (0) outside the frame."""
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def augment(
@@ -110,7 +124,7 @@ def augment(
     images = x.reshape(n, 1, IMAGE_SIDE, IMAGE_SIDE).float()
     if mean != 0.0 or std != 1.0:
         images = images * std + mean
-    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    out = resample(images, grid)
     if mean != 0.0 or std != 1.0:
         out = (out - mean) / std
     return out.reshape(n, IMAGE_PIXELS).to(x.dtype)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QTabWidget, QToolBar, QToolButton, QWidget
 
-from ..panel_names import PANELS, SETTINGS_DOCKS, TABS
+from ..panel_names import PANELS, SETTINGS_DOCKS, TABS, VIEWS
 from .panels.run_controls import RunControls
 from .widgets.lineup_bar import LineupBar
 from .window_layout import (
@@ -89,9 +89,13 @@ class WindowArrangement(QObject):
         self.follow_runs()
 
     def show_panel(self, name: str) -> None:
-        """Bring a tab or dock to the front, by name (see PANELS); the Runs list unfolds."""
+        """Bring a tab, a view inside a tab or a dock to the front, by name (see PANELS); the Runs list unfolds."""
         if name in TABS:
             self.tabs.setCurrentWidget(self.tab_pages[name])
+        elif name in VIEWS:
+            tab = VIEWS[name][0]
+            self.tabs.setCurrentWidget(self.tab_pages[tab])
+            self.tab_pages[tab].show_view(name)  # the tab's page knows its views by these names
         elif name in self.docks:
             self.docks[name].show()
             self.docks[name].raise_()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QTimer, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
@@ -22,6 +22,7 @@ from .panels.data import DataPanel
 from .panels.distillation import DistillationPanel
 from .panels.experiments import ExperimentInputs, ExperimentsPanel
 from .panels.help import ExplainDialog, show_about
+from .panels.insight import InsightPanel
 from .panels.networks import NetworksPanel
 from .panels.report import ReportPanel
 from .panels.run_controls import START_BUTTONS, RunControls
@@ -76,6 +77,7 @@ class QtMainWindow(QMainWindow):
         self.soft_targets_panel = SoftTargetsPanel(self.temperature, self.training_temperature)
         self.canvas_panel = CanvasPanel(self.temperature, self.training_temperature)
         self.report_panel = ReportPanel()
+        self.insight_panel = InsightPanel(self.temperature)
         self.choices = choices = Choices(data, self.data_panel, self.networks_panel, self.distillation_panel, self.runs_model)
         self.experiments_panel = ExperimentsPanel(self.runner, ExperimentInputs(
             store=self.store, data=choices.data_source, data_ready=choices.data_ready, teacher=choices.experiment_teacher,
@@ -95,7 +97,7 @@ class QtMainWindow(QMainWindow):
                              self.runs_model, self.runner, self.session, self.run_controls, self.step_bar,
                              self.training_temperature, choices.dataset, choices.data_ready, self)
         self.lineup_views = LineupViews(self.store, self.canvas_panel, self.soft_targets_panel, self.report_panel, self.banner,
-                                        choices.data_source, self)
+                                        choices.data_source, self, insight=self.insight_panel)
         self.runs_view = RunsView(self.runs_model, self.lineup_model, self.runs_panel, self.curves_panel, self.distillation_panel,
                                   self.networks_panel, self.training_panel, self.banner, self.status, choices.dataset,
                                   self.show_panel, self)
@@ -122,9 +124,12 @@ class QtMainWindow(QMainWindow):
         self.lineup_toolbar = add_fixed_toolbar(self, "lineupToolBar", (self.lineup_bar,))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        # Whole tab titles, never "Dr…": when they cannot all fit, the bar scrolls instead.
+        self.tabs.setElideMode(Qt.TextElideMode.ElideNone)
+        self.tabs.setUsesScrollButtons(True)
         # Soft targets and Draw fit any room down to 1024x700 (their digits and canvas shrink), so they need no scrolling.
         pages = {"curves": self.curves_panel, "soft_targets": self.soft_targets_panel, "draw": self.canvas_panel,
-                 "experiments": self.experiments_panel, "report": self.report_panel}
+                 "experiments": self.experiments_panel, "report": self.report_panel, "insight": self.insight_panel}
         self.tab_pages: dict[str, QWidget] = {}
         for key, title in TABS.items():
             self.tab_pages[key] = pages[key]
@@ -195,8 +200,14 @@ class QtMainWindow(QMainWindow):
             panel.useTemperatureForDistil.connect(self._use_temperature_for_distil)
         self.canvas_panel.addToSoftTargets.connect(lambda pixels: (self.soft_targets_panel.add_drawn_digit(pixels),
                                                                    self.show_panel("soft_targets")))
+        self.insight_panel.openDigit.connect(self.open_test_digit)
+        # A workflow run's evaluations carry a student's first layer: its hidden-unit tiles move while it trains.
+        self.runner.occurred.connect(lambda event: self.insight_panel.training_event(event)
+                                     if self.runner.kind == "train" else None)
+        self.runner.ended.connect(lambda kind, _: self.insight_panel.training_ended() if kind == "train" else None)
         for panel in (self.report_panel, self.curves_panel, self.experiments_panel):
             panel.exported.connect(lambda path: self.status(f"Saved {path}", 8000))
+        self.curves_panel.exportFailed.connect(lambda t: self.banner.show_message(t, "error"))
 
     # -- panels and steps (how the docks show: WindowArrangement) -------------------------------------
     def show_panel(self, name: str) -> None:
@@ -279,15 +290,26 @@ class QtMainWindow(QMainWindow):
         self.lineup_views.show(lineup)
 
     def _tab_shown(self, index: int) -> None:
-        if self.tabs.widget(index) in (self.tab_pages["soft_targets"], self.tab_pages["report"]):
+        if self.tabs.widget(index) in (self.tab_pages["soft_targets"], self.tab_pages["report"], self.tab_pages["insight"]):
             self.lineup_views.load_test_set()
+
+    def open_test_digit(self, index: int) -> None:
+        """Show test digit ``index`` in the Soft targets tab (from What changed and Confusion)."""
+        self.lineup_views.load_test_set()
+        self.soft_targets_panel.show_test_digit(index)
+        self.show_panel("soft_targets")
+
+    def settle_views(self, msecs: int = 60_000) -> None:
+        """Wait for the views' background work (the lineup's answers on the test set): screenshots show results."""
+        self.lineup_views.source.wait(msecs)
+        QApplication.processEvents()
 
     # -- settings and closing -----------------------------------------------------------------------
     def _restorable(self) -> dict:
         return {"data": self.data_panel, "networks": self.networks_panel, "training": self.training_panel,
                 "distillation": self.distillation_panel, "curves": self.curves_panel, "viewing": self.temperature,
                 "soft_targets": self.soft_targets_panel, "runs": self.runs_panel, "experiments": self.experiments_panel,
-                "layout": self.arrangement}
+                "insight": self.insight_panel, "layout": self.arrangement}
 
     def save_settings(self) -> None:
         if self.remember:
@@ -296,6 +318,7 @@ class QtMainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self.runner.shutdown(STOP_WAIT_MS)  # the token is checked every batch: the run saves its weights, marked stopped
+        self.lineup_views.source.wait()  # seconds at most; a thread destroyed while it runs would crash the process
         event.accept()
 
 

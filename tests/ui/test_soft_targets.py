@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from kdgui.core.losses import softmax_t
+from kdgui.core.predict import NamedModel
 from kdgui.core.softtargets import class_similarity, entropy_bits
+from kdgui.core.training import predict_logits
 from kdgui.ui.panels.soft_targets import MAX_DIGITS, SoftTargetsPanel
 from kdgui.ui.temperature_model import TemperatureModel
 from ui_helpers import make_synthetic_splits
@@ -19,6 +21,7 @@ def panel(qtbot, models):
     qtbot.addWidget(widget)
     widget.set_models(models)
     widget.set_test_set(data.test_x, data.test_y)
+    widget.set_teacher_test_logits(predict_logits(models[0].model, data.test_x))  # the window's InsightSource does this
     widget.mode.setCurrentIndex(widget.mode.findData("index"))
     widget.choice.setText("0, 5, 17, 42")
     assert widget.show_chosen_digits()
@@ -163,3 +166,21 @@ def test_entropy_and_ranked_wrong_classes_follow_the_slider_when_it_rests(qtbot,
     true_class = panel.digits[0][1]
     wrong = [c for c in np.argsort(-p) if c != true_class][:3]
     assert "teacher's next: " + ", ".join(f"{c} ({p[c]:.1%})" for c in wrong) in text
+
+
+def test_a_lineup_change_with_the_same_roles_keeps_the_cells_and_updates_their_bars(panel, models):
+    cells, items = list(panel.cells), [cell.bars.bars["student"] for cell in panel.cells]
+    swapped = [NamedModel(m.key, f"{m.key} again", models[(i + 1) % 3].model, f"run-{i}") for i, m in enumerate(models)]
+    panel.set_models(swapped)
+    assert panel.cells == cells and [cell.bars.bars["student"] for cell in panel.cells] == items
+    for i, cell in enumerate(panel.cells):
+        np.testing.assert_allclose(cell.bars.heights("student"), expected_bars(panel, models[2].model, 1.0)[i], rtol=1e-5)
+    assert panel.teacher_test_logits is None  # another teacher: its logits come again from the window
+    panel.set_models(swapped[1:])  # fewer roles: the cells are laid out again
+    assert panel.cells != cells and set(panel.cells[0].bars.bars) == {"student", "distilled"}
+
+
+def test_showing_a_test_digit_by_index_selects_it(panel):
+    assert panel.show_test_digit(123)
+    assert panel.mode.currentData() == "index" and panel.choice.text() == "123"
+    assert [d[2] for d in panel.digits] == [f"test #123, a {int(panel.data.test_y[123])}"]

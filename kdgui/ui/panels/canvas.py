@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
 )
 
 from ...core.errors import KdguiError
+from ...core.insight import predictions, test_logits
 from ...core.predict import NamedModel, Prediction, Predictor
+from ...core.probe import apply_probe, apply_probes, sweep
 from ...core.preprocess import preprocess_detailed
 from ...core.softtargets import softmax_np
 from ..style import background_colour, text_style, theme_plot
 from ..temperature_model import TemperatureModel
 from ..widgets.drawing_canvas import MIN_SIDE, DrawingCanvas
+from ..widgets.probe_sliders import SETTINGS, ProbeSliders
 from ..widgets.soft_target_bars import ROLE_LABELS, SoftTargetBars, role_colour
 from ..widgets.viewing_temperature import ViewingTemperature
 
 ROLES = ("teacher", "student", "distilled")
 LIVE_INTERVAL_MS = 60  # predictions while a stroke is drawn, at most this often: strokes stay smooth
+STRIPS_DELAY_MS = 120  # the answer strips (about 80 images through each network) follow when a slider rests
 MAX_SIDE = 900  # the canvas grows with the window up to this many pixels
 PREVIEW_SIDE = 84  # what the networks see, three screen pixels per input pixel
 CHART_MIN_HEIGHT = 150  # the soft-target chart with its class labels 0-9
+CHART_MIN_HEIGHT_WITH_PROBE = 110  # smaller while the probe is open: both fit a 700-pixel screen
 VERDICT_STYLE = "font-size: 13pt; padding: 4px;"
 
 
@@ -72,6 +78,7 @@ class CanvasPanel(QWidget):
         self.temperature = temperature
         self.predictor: Predictor | None = None
         self.prediction: Prediction | None = None
+        self.drawn: torch.Tensor | None = None  # the [784] digit as drawn and preprocessed, before the probe
         self.canvas = DrawingCanvas()
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the canvas (Esc or a right click)")
@@ -106,6 +113,20 @@ class CanvasPanel(QWidget):
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
         self.live_timer.setInterval(LIVE_INTERVAL_MS)
+        self.probe = ProbeSliders()
+        # Folded by default: open, the sliders cost the page 80 pixels of height a 700-pixel screen may not have.
+        self.probe_button = QToolButton()
+        self.probe_button.setText("Probe: move, turn, thicken, thin")
+        self.probe_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.probe_button.setAutoRaise(True)
+        self.probe_button.setCheckable(True)
+        self.probe_button.setToolTip("Sliders that change the drawn digit and show where each network changes its mind. "
+                                     "Under each slider, a row per network: its colour where it keeps its answer, "
+                                     "pale where it changes its mind.")
+        self.probe.setToolTip(self.probe_button.toolTip())
+        self.strips_timer = QTimer(self)
+        self.strips_timer.setSingleShot(True)
+        self.strips_timer.setInterval(STRIPS_DELAY_MS)
 
         # Across the top: the viewing temperature. Left: the canvas (square, as large as the room allows), its
         # buttons, what the networks see. Right: the verdict, each network's answer and the chart of soft targets.
@@ -138,6 +159,12 @@ class CanvasPanel(QWidget):
         for answer in self.answers.values():
             row.addWidget(answer, 1)
         right.addLayout(row)
+        probe_row = QHBoxLayout()
+        probe_row.addWidget(self.probe_button)
+        probe_row.addStretch(1)
+        probe_row.addWidget(self.probe.reset_button)
+        right.addLayout(probe_row)
+        right.addWidget(self.probe)
         right.addWidget(self.plot_widget, 1)
         columns = QHBoxLayout()
         columns.addLayout(self.left)
@@ -162,7 +189,28 @@ class CanvasPanel(QWidget):
         self.undo_button.clicked.connect(self.canvas.undo)
         self.add_button.clicked.connect(self._add_to_soft_targets)
         self.temperature.temperatureChanged.connect(self._temperature_changed)
+        self.probe.changed.connect(self._probe_changed)
+        self.probe_button.toggled.connect(self.set_probe_shown)
+        self.set_probe_shown(False)
+        self.strips_timer.timeout.connect(self.update_strips)
         self.update_prediction()
+
+    def show_view(self, name: str) -> None:
+        """``--panel probe``: the probe's sliders open and take the focus."""
+        if name != "probe":
+            raise ValueError(f"no view {name!r} on the Draw tab: choose probe")
+        self.set_probe_shown(True)
+        self.probe.sliders[SETTINGS[0].name].setFocus()
+
+    def set_probe_shown(self, shown: bool) -> None:
+        """Open or fold the probe's sliders; folded, the digit goes back as drawn (nothing hidden changes the answers)."""
+        self.probe_button.setChecked(shown)
+        self.probe_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.probe.setVisible(shown)
+        self.probe.reset_button.setVisible(shown)
+        self.plot_widget.setMinimumHeight(CHART_MIN_HEIGHT_WITH_PROBE if shown else CHART_MIN_HEIGHT)
+        if not shown:
+            self.probe.reset()
 
     # -- models ----------------------------------------------------------------------------------------
     def set_models(self, models: list[NamedModel]) -> None:
@@ -188,7 +236,18 @@ class CanvasPanel(QWidget):
         """Preprocess the canvas and ask every model; an empty canvas gets no answer rather than a guess."""
         self.live_timer.stop()
         result = preprocess_detailed(self.canvas.ink_array()) if not self.canvas.is_empty() else None
-        pixels = result.pixels if result is not None else None
+        self.drawn = result.pixels if result is not None else None
+        self._predict(result)
+        self.strips_timer.start()
+
+    def _probe_changed(self) -> None:
+        self._predict(None)
+        self.strips_timer.start()
+
+    def _predict(self, result) -> None:  # noqa: ANN001 - the preprocessing's result, or None to keep its last status
+        """Ask every network about the drawn digit as the probe changes it; the preview shows what they are asked."""
+        probe = self.probe.probe()
+        pixels = self.drawn if self.drawn is None or probe.identity else apply_probe(self.drawn, probe)
         if pixels is None:
             self.preview_image.clear()
         else:
@@ -199,13 +258,31 @@ class CanvasPanel(QWidget):
             self.prediction = None
             if self.predictor is None and pixels is not None:
                 self.status.setText("No networks to ask: none of the lineup's networks could be loaded (see the banner).")
-            else:
+            elif result is not None or self.drawn is None:
                 self.status.setText("Draw a digit on the canvas." if result is None else result.reason.capitalize() + ".")
             self._show()
             return
         self.prediction = self.predictor.predict(pixels)
         self.status.setText("")
         self._show()
+
+    def update_strips(self) -> None:
+        """Every network's answer at every position of every slider (the others held where they are), in one batch."""
+        self.strips_timer.stop()
+        if self.drawn is None or self.predictor is None:
+            for strip in self.probe.strips.values():
+                strip.set_answers({}, {})
+            return
+        probe = self.probe.probe()
+        probes = [p for s in SETTINGS for p in sweep(probe, s.name, s.values())]
+        batch = torch.cat([self.drawn.reshape(1, -1), apply_probes(self.drawn, probes)])
+        answers = {m.key: predictions(test_logits(m.model, batch)).tolist() for m in self.predictor.models}
+        reference = {role: a[0] for role, a in answers.items()}  # the digit as drawn
+        start = 1
+        for s in SETTINGS:
+            end = start + s.positions
+            self.probe.strips[s.name].set_answers({role: a[start:end] for role, a in answers.items()}, reference)
+            start = end
 
     def _temperature_changed(self, t: float) -> None:
         self._show()

@@ -235,23 +235,49 @@ class SoftTargetsPanel(QWidget):
 
     # -- inputs ------------------------------------------------------------------------------------------
     def set_models(self, models: list[NamedModel]) -> None:
-        """The networks to compare; logits for the shown digits and the test set are recomputed once, here."""
+        """The networks to compare; the shown digits' logits are recomputed once, here.
+
+        The digit cells and their plot items stay when the roles do (a lineup change swaps networks, not roles):
+        rebuilding them took most of a second. The teacher's test-set logits come from ``set_teacher_test_logits``.
+        """
+        roles_before = self._roles()
+        teacher_before = next((m.source for m in self.models if m.key == "teacher"), None)
         self.models = [m for m in models if m.key in ROLE_COLOURS]
         self.sources.setText("Models: " + "; ".join(m.label for m in self.models) if self.models else
                              "No models yet: train a teacher (or use the bundled models) to see soft targets.")
-        self.teacher_test_logits = None
-        self._compute_teacher_test_logits()
-        self._rebuild_cells()
+        if next((m.source for m in self.models if m.key == "teacher"), None) != teacher_before:
+            self.set_teacher_test_logits(None)
+        if self.cells and self._roles() == roles_before:
+            self._compute_digit_logits()
+            self._update_bars(texts_now=True)
+        else:
+            self._rebuild_cells()
         self._update_enabled()
 
     def set_test_set(self, x: torch.Tensor | None, y: torch.Tensor | None) -> None:
         """Test images [N, 784] in the models' input scale and their labels; None when no dataset is loaded."""
         self.test_x, self.test_y = (x.cpu(), y.cpu()) if x is not None and y is not None else (None, None)
-        self.teacher_test_logits = None
-        self._compute_teacher_test_logits()
+        self.set_teacher_test_logits(None)
         self._update_enabled()
         if self.test_x is not None and not self.digits:
             self.show_chosen_digits()
+
+    def set_teacher_test_logits(self, logits: torch.Tensor | None) -> None:
+        """The teacher's [N, 10] logits on the test set (for the heatmap and "most interesting" digits), or None.
+
+        Computed once per lineup off the GUI thread (see ``InsightSource``): a CNN teacher takes seconds on 10,000 digits.
+        """
+        usable = logits is not None and self.test_y is not None and len(logits) == len(self.test_y)
+        self.teacher_test_logits = logits.cpu() if usable else None
+        self._teacher_test_logits_np = self.teacher_test_logits.numpy() if usable else None
+        self._test_y_np = self.test_y.numpy() if self.test_y is not None else None
+        self._update_heatmap()
+
+    def show_test_digit(self, index: int) -> bool:
+        """Show test digit ``index`` alone, chosen "by test-set index" (what the other views open digits with)."""
+        self.mode.setCurrentIndex(self.mode.findData("index"))
+        self.choice.setText(str(int(index)))
+        return self.show_chosen_digits()
 
     def add_drawn_digit(self, pixels: torch.Tensor, title: str = "drawn") -> None:
         """Add a digit from the canvas (a [784] tensor as the networks see it); the oldest drops out past 12."""
@@ -299,30 +325,25 @@ class SoftTargetsPanel(QWidget):
         return True
 
     # -- drawing -----------------------------------------------------------------------------------------
-    def _compute_teacher_test_logits(self) -> None:
-        teacher = self._model("teacher")
-        if teacher is not None and self.test_x is not None and self.teacher_test_logits is None:
-            device = next(teacher.parameters()).device
-            self.teacher_test_logits = predict_logits(teacher, self.test_x.to(device)).cpu()
-        self._teacher_test_logits_np = self.teacher_test_logits.numpy() if self.teacher_test_logits is not None else None
-        self._test_y_np = self.test_y.numpy() if self.test_y is not None else None
-        self._update_heatmap()
+    def _roles(self) -> list[str]:
+        return [m.key for m in self.models] or ["teacher"]
 
-    def _model(self, role: str):
-        return next((m.model for m in self.models if m.key == role), None)
+    def _compute_digit_logits(self) -> None:
+        """Each model's logits for the shown digits, once; slider steps reuse them."""
+        self.logits = {}
+        if self.digits:
+            x = torch.stack([d[0] for d in self.digits])
+            for m in self.models:
+                device = next(m.model.parameters()).device
+                self.logits[m.key] = predict_logits(m.model, x.to(device)).cpu().numpy()
 
     def _rebuild_cells(self) -> None:
         """Lay out one cell per digit and compute each model's logits once; slider steps reuse them."""
         self.grid.clear()
         self.cells = []
-        roles = [m.key for m in self.models] or ["teacher"]
+        roles = self._roles()
         self.legend.setText(make_legend_html(roles))
-        if self.digits:
-            x = torch.stack([d[0] for d in self.digits])
-            self.logits = {}
-            for m in self.models:
-                device = next(m.model.parameters()).device
-                self.logits[m.key] = predict_logits(m.model, x.to(device)).cpu().numpy()
+        self._compute_digit_logits()
         room = self.scroll.size()
         self.columns = grid_columns(len(self.digits), room.width() - 4, room.height() - 4)
         for i, (pixels, label, title) in enumerate(self.digits):
