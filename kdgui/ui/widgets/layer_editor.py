@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from ...core.errors import ConfigError
 from ..style import text_style
-from .number_field import NumberField, invalid_style
+from .number_field import CheckedField, NumberField
 
 MAX_LAYERS = 8
 MAX_WIDTH = 8192
@@ -135,30 +135,17 @@ class LayerListEditor(QWidget):
         return None if any(v is None for v in values) else tuple(float(v) for v in values)
 
 
-class IntListField(QLineEdit):
+class IntListField(CheckedField):
     """Whole numbers separated by commas ("32, 64"); ``value()`` is None while refused, ``problem()`` says why.
 
     ``check`` raises ConfigError for a list the core refuses, so the field is marked with the core's own message.
     """
 
-    valueChanged = Signal(object)  # the new tuple, or None when the text is refused
-
     def __init__(self, name: str, check: Callable[[tuple[int, ...]], object], value: tuple[int, ...] = (), hint: str = "",
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.name, self.check, self.hint = name, check, hint
-        self._value: tuple[int, ...] | None = None
-        self._problem: str | None = None
-        self.setAccessibleName(name)
-        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.textChanged.connect(self._check)
+        self.check = check
+        super().__init__(name, hint, parent)
         self.setValue(value)
-
-    def value(self) -> tuple[int, ...] | None:
-        return self._value
-
-    def problem(self) -> str | None:
-        return self._problem
 
     def setValue(self, value: tuple[int, ...]) -> None:
         self.setText(", ".join(str(v) for v in value))
@@ -177,16 +164,3 @@ class IntListField(QLineEdit):
         except ConfigError as exc:
             raise ValueError(f"{self.name}: {exc}") from None
         return values
-
-    def _check(self, text: str) -> None:
-        try:
-            value, problem = self._parse(text), None
-        except ValueError as exc:
-            value, problem = None, str(exc)
-        changed = value != self._value or problem != self._problem
-        self._value, self._problem = value, problem
-        self.setStyleSheet(invalid_style() if problem else "")
-        tip = problem or self.name
-        self.setToolTip(f"{tip}\n{self.hint}" if self.hint else tip)
-        if changed:
-            self.valueChanged.emit(value)

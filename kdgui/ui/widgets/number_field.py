@@ -16,7 +16,52 @@ def invalid_style() -> str:
     return f"QLineEdit {{ border: 1px solid {text_colour('error')}; background: {background_colour('error')}; }}"
 
 
-class NumberField(QLineEdit):
+class CheckedField(QLineEdit):
+    """A line edit whose text is checked as it is typed: ``value()`` is None while the text is refused, and the reason
+    is ``problem()``, the tooltip and a red border. Subclasses say how to read the text (``_parse``, raising
+    ValueError with the reason) and what the tooltip says of an accepted value (``describe``)."""
+
+    valueChanged = Signal(object)  # the new value, or None when the text is refused
+
+    def __init__(self, name: str, hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name, self.hint = name, hint
+        self._value: object = None
+        self._problem: str | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setAccessibleName(name)
+        self.textChanged.connect(self._check)
+
+    def value(self) -> object:
+        return self._value
+
+    def problem(self) -> str | None:
+        return self._problem
+
+    def isValid(self) -> bool:
+        return self._problem is None
+
+    def describe(self) -> str:
+        return self.name
+
+    def _parse(self, text: str) -> object:
+        raise NotImplementedError
+
+    def _check(self, text: str) -> None:
+        try:
+            value, problem = self._parse(text), None
+        except ValueError as exc:
+            value, problem = None, str(exc)
+        changed = value != self._value or problem != self._problem
+        self._value, self._problem = value, problem
+        self.setStyleSheet(invalid_style() if problem else "")
+        tip = problem or self.describe()
+        self.setToolTip(f"{tip}\n{self.hint}" if self.hint else tip)
+        if changed:
+            self.valueChanged.emit(value)
+
+
+class NumberField(CheckedField):
     """A whole number or a float within bounds; ``value()`` is None while the text is not acceptable.
 
     The reason for a refusal is the tooltip and ``problem()``; panels show it next to the field, so a bad
@@ -25,23 +70,14 @@ class NumberField(QLineEdit):
     in its place, e.g. "all" for a limit of 0 that means no limit.
     """
 
-    valueChanged = Signal(object)  # the new value, or None when the text is refused
-
     def __init__(self, name: str, *, integer: bool, low: float, high: float, low_open: bool = False,
                  value: float | None = None, step: float = 1, hint: str = "", special_text: str = "",
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.name = name
         self.special_text = special_text
         self.integer = integer
         self.low, self.high, self.low_open = low, high, low_open
         self.step = step
-        self.hint = hint
-        self._value: float | int | None = None
-        self._problem: str | None = None
-        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.setAccessibleName(name)
-        self.textChanged.connect(self._check)
+        super().__init__(name, hint, parent)
         if special_text:
             self.setPlaceholderText(special_text)
             self.editingFinished.connect(self._show_special)
@@ -49,15 +85,6 @@ class NumberField(QLineEdit):
             self.setValue(value)
         else:
             self._check(self.text())
-
-    def value(self) -> float | int | None:
-        return self._value
-
-    def problem(self) -> str | None:
-        return self._problem
-
-    def isValid(self) -> bool:
-        return self._problem is None
 
     def setValue(self, value: float) -> None:
         self.setText(self.special_text if self._is_special(value) else format_number(value, self.integer))
@@ -98,18 +125,8 @@ class NumberField(QLineEdit):
             raise ValueError(f"{self.name} must be {self.bounds_text()}, not {format_number(number, self.integer)}")
         return number
 
-    def _check(self, text: str) -> None:
-        try:
-            value, problem = self._parse(text), None
-        except ValueError as exc:
-            value, problem = None, str(exc)
-        changed = value != self._value or problem != self._problem
-        self._value, self._problem = value, problem
-        self.setStyleSheet(invalid_style() if problem else "")
-        tip = problem or f"{self.name}: {self.bounds_text()}"
-        self.setToolTip(f"{tip}\n{self.hint}" if self.hint else tip)
-        if changed:
-            self.valueChanged.emit(value)
+    def describe(self) -> str:
+        return f"{self.name}: {self.bounds_text()}"
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.integer and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down) and self._value is not None:
