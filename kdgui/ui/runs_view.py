@@ -52,7 +52,8 @@ class RunsView(QObject):
 
     def update(self) -> None:
         """After the runs folder was read: curves keep only existing runs, the list and the teacher choice follow."""
-        ids = {run.id for run in self.runs.runs}
+        # The run training now stays: its curves exist from Started on, a moment before the list reads its folder.
+        ids = {run.id for run in self.runs.runs} | {self.runs.live_run_id}
         for run_id in list(self.curves.runs):
             if run_id not in ids:
                 self.curves.remove_run(run_id)

@@ -248,3 +248,18 @@ def test_real_mnist_subset_trains(qtbot, make_window, monkeypatch):
     outcome, run_id = train(qtbot, window, "student", timeout=30_000)
     assert outcome == "finished"
     assert RunStore().get(run_id).job.train.train_limit == 300
+
+
+def test_a_list_update_before_the_new_run_is_read_keeps_its_curves(qtbot, window):
+    """The curves take a run up at Started; the Runs list reads its folder a moment later. A list update in between
+    (another run's refresh) must not drop the live run's curves, or its plot would stay empty."""
+    window.training_panel.forms["student"].epochs.setValue(500)
+    with qtbot.waitSignal(window.runStarted, timeout=10_000) as started:
+        window.run_controls.start_buttons["student"].click()
+    run_id = started.args[0]
+    window.runs_model.runs = [r for r in window.runs_model.runs if r.id != run_id]  # not read yet
+    window.runs_model.changed.emit()
+    assert run_id in window.curves_panel.runs
+    qtbot.waitUntil(lambda: has_losses(window, run_id), timeout=10_000)
+    with qtbot.waitSignal(window.runEnded, timeout=10_000):
+        window.run_controls.stop_button.click()
