@@ -185,7 +185,8 @@ def cached_teacher_logits(key: tuple, teacher: torch.nn.Module, x: torch.Tensor)
 BatchFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]
 
 
-def _batch_source(job: Job, data: Splits, teacher: Network | None, generator: torch.Generator) -> tuple[int, BatchFn]:
+def _batch_source(job: Job, data: Splits, teacher: Network | None, generator: torch.Generator,
+                  data_dir: str | None = None) -> tuple[int, BatchFn]:
     """How many items an epoch has, and a function from shuffled indices to (x, labels, teacher logits).
 
     With an active augmentation every batch is distorted afresh (from ``generator``) and, for a distillation,
@@ -218,7 +219,7 @@ def _batch_source(job: Job, data: Splits, teacher: Network | None, generator: to
         logits = cached_teacher_logits(key, teacher, x)
         return len(y), lambda idx: (x[idx], y[idx], logits[idx])
     if d.transfer == "other":  # another dataset's images, as many as the training images: only the teacher's answers teach
-        xo = ((other_images(d.other_dataset, len(y)).to(x.device) - data.mean) / data.std)
+        xo = ((other_images(d.other_dataset, len(y), data_dir).to(x.device) - data.mean) / data.std)
         if aug.active:
             return len(xo), lambda idx: (xb := distort(xo[idx]), None, teacher_logits(teacher, xb))
         key = (job.teacher_run, f"other:{d.other_dataset}", job.standardize, job.train.train_limit, ())
@@ -343,7 +344,7 @@ def execute(
     generator = torch.Generator().manual_seed(cfg.seed)  # shuffling, noise, jitter, augmentation
     model = build_model(job.net, seed=cfg.seed).to(device)
     optimizer = make_adam(model.parameters(), cfg.lr, device, cfg.weight_decay)
-    n_items, batch_fn = _batch_source(job, data, teacher, generator)
+    n_items, batch_fn = _batch_source(job, data, teacher, generator, data_dir)
     batches = -(-n_items // cfg.batch_size)
     total = batches * cfg.epochs
 

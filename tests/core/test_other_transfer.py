@@ -84,6 +84,21 @@ def test_fashion_mnist_is_read_from_the_data_folder_without_its_labels(tmp_path,
     assert torch.equal(other_images("fashion-mnist", 3), got)  # the engine, given no folder, finds what a study loaded
 
 
+def test_a_distillation_reads_the_other_dataset_from_its_own_data_folder(store, data, teacher, tmp_path, write_idx, monkeypatch):
+    """`distill --data-dir D --transfer other --other-dataset fashion-mnist` reads D, not the default folder."""
+    monkeypatch.setattr(data_module, "_OTHER_CACHE", {})
+    monkeypatch.setenv("KDGUI_DATA_DIR", str(tmp_path / "elsewhere"))
+    images = np.random.default_rng(1).integers(0, 256, (60_000, 28, 28), dtype=np.uint8)
+    write_idx(tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte", images)
+    job = Job("distilled", STUDENT, TrainConfig(epochs=1, batch_size=40, device="cpu"),
+              DistillConfig(transfer="other", other_dataset="fashion-mnist"), teacher_run=teacher)
+    model = store.get(teacher).load_model()
+    n, batch = training._batch_source(job, data, model, torch.Generator().manual_seed(0), str(tmp_path))
+    x, y, _ = batch(torch.tensor([0, 7]))
+    assert n == 400 and y is None
+    assert torch.equal(x, torch.from_numpy(images[[0, 7]]).reshape(2, 784).float() / 255)
+
+
 @pytest.mark.parametrize("settings, needle", [
     ({"transfer": "other", "alpha": 0.5}, "alpha must be 1"),
     ({"transfer": "other", "other_dataset": "cifar"}, "other dataset must be one of letters, fashion-mnist, kmnist"),
