@@ -16,7 +16,7 @@ NAME_MAX = 255  # bytes in one file name on the usual file systems
 
 
 def _under_system_root(path: Path) -> str | None:
-    from ..core.runs import NO_WRITE_ROOTS, WRITABLE_UNDER_DEV
+    from ..core.files import NO_WRITE_ROOTS, WRITABLE_UNDER_DEV
 
     real = os.path.realpath(path)
     for root in NO_WRITE_ROOTS:
@@ -30,7 +30,8 @@ def _under_system_root(path: Path) -> str | None:
 def runs_folder(explicit: str | None) -> Path:
     """The runs folder (--runs-dir, else $KDGUI_RUNS_DIR, else the user data folder), refused when it cannot be one:
     empty, under /proc, /sys or /dev, or something other than a folder. A missing folder is fine (made when needed)."""
-    from ..core.runs import RUNS_DIR_ENV, resolve_runs_dir, shown
+    from ..core.runs import RUNS_DIR_ENV, resolve_runs_dir
+    from ..core.files import shown
 
     if explicit is not None and not explicit.strip():
         raise KdguiError("--runs-dir needs a folder name, got an empty one")
@@ -59,7 +60,7 @@ def output_file(path: str | None, option: str) -> Path | None:
     """
     if path is None:
         return None
-    from ..core.runs import check_write_target, shown
+    from ..core.files import check_write_target, shown
 
     if not path.strip():
         raise KdguiError(f"{option} needs a file name, got an empty one")
@@ -82,7 +83,7 @@ def output_file(path: str | None, option: str) -> Path | None:
 
 def make_parent(target: Path) -> None:
     """Make ``target``'s missing parent folders; a failure is one line."""
-    from ..core.runs import shown
+    from ..core.files import shown
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

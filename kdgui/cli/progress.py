@@ -70,7 +70,7 @@ def write_json(path: str | None, obj: dict[str, Any]) -> None:
     if path is None:
         return
     from ..core.errors import WriteError
-    from ..core.runs import atomic_write_json, shown
+    from ..core.files import atomic_write_json, shown
     from .paths import make_parent, output_file
 
     target = output_file(path, "--json")
@@ -94,7 +94,7 @@ class Work:
 
 
 def _run_outcome(store: RunStore, run_id: str) -> str:
-    from ..core.runs import shown
+    from ..core.files import shown
 
     try:
         run = store.get(run_id)
@@ -113,7 +113,7 @@ def _run_outcome(store: RunStore, run_id: str) -> str:
 
 def _experiment_outcome(store: RunStore, kind: str, experiment_id: str) -> str:
     from ..core.experiments import experiment_path, load_experiment
-    from ..core.runs import shown
+    from ..core.files import shown
 
     try:
         status = load_experiment(experiment_path(store, experiment_id)).get("status")

@@ -289,7 +289,8 @@ def reproduce_command(args: argparse.Namespace, store: RunStore) -> int:
 
 
 def _run_line(run: Any) -> str:
-    from ..core.runs import READ_STATUSES, shown
+    from ..core.runs import READ_STATUSES
+    from ..core.files import shown
 
     width = max(len(s) for s in READ_STATUSES)  # "interrupted": a run whose process died (its lock is gone)
     line = f"{shown(run.id):<30}  {run.status:<{width}}  {shown(run.name, 40):<24}  {shown(run.job.net.describe()):<18}"
@@ -298,7 +299,7 @@ def _run_line(run: Any) -> str:
 
 
 def runs_command(args: argparse.Namespace, store: RunStore) -> int:
-    from ..core.runs import shown
+    from ..core.files import shown
 
     if args.migrate:
         return migrate_command(store)
@@ -320,7 +321,7 @@ def runs_command(args: argparse.Namespace, store: RunStore) -> int:
 
 def migrate_command(store: RunStore) -> int:
     """runs --migrate: every run's weights.pt rewritten as weights.safetensors (checked), and what failed."""
-    from ..core.runs import shown
+    from ..core.files import shown
 
     migrated, failed = store.migrate_weights()
     for run_id in migrated:

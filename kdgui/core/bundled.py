@@ -21,10 +21,9 @@ from .config import KIND_TITLES, KINDS, NetSpec, _build
 from .data import Splits, load_splits
 from .errors import ConfigError, KdguiError, RunError
 from .models import MLP, build_model, parameter_count
-from .runs import (
-    RunStore, atomic_write_bytes, atomic_write_json, check_write_target, load_weights_into, read_json_file, shown,
-    state_from_bytes, state_to_bytes,
-)
+from .runs import RunStore
+from .files import atomic_write_bytes, atomic_write_json, check_write_target, read_json_file, shown
+from .weights import load_weights_into, state_from_bytes, state_to_bytes
 
 BUNDLE_SCHEMA = "kdgui.bundle/1"
 BUNDLE_JSON = "bundled.json"

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import RunError
-from .runs import RUN_ID_SHAPE, RunStore, Unreadable, atomic_write_json, is_run_id, read_json_file, shown, text_problem
+from .runs import RUN_ID_SHAPE, RunStore, Unreadable, is_run_id
+from .files import atomic_write_json, read_json_file, shown, text_problem
 
 EXPERIMENT_SCHEMA = "kdgui.experiment/1"
 EXPERIMENT_STATUSES = ("running", "finished", "stopped", "failed")

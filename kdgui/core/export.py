@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import EXPORT_SUFFIXES, IMAGE_PIXELS
 from .errors import KdguiError
-from .runs import atomic_write_bytes, check_write_target
+from .files import atomic_write_bytes, check_write_target
 
 FORMATS = EXPORT_SUFFIXES
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
@@ -65,7 +65,7 @@ def export_model(model: nn.Module, path: str | os.PathLike[str], fmt: str | None
     """Write ``model`` (on the CPU, eval mode) to ``path``; the file appears whole or not at all.
 
     The exporters want a file name, so they write into a private scratch folder; the bytes then go through the one
-    atomic writer (``kdgui.core.runs.atomic_write_bytes``), which replaces only a regular file and says in one line
+    atomic writer (``kdgui.core.files.atomic_write_bytes``), which replaces only a regular file and says in one line
     why it cannot write.
     """
     fmt = format_for(path, fmt)

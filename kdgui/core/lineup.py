@@ -10,7 +10,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from .config import KIND_TITLES, KINDS
 from .errors import KdguiError, RunError
 from .predict import NamedModel
-from .runs import Run, RunStore, atomic_write_json, read_json_file
+from .runs import Run, RunStore
+from .files import atomic_write_json, read_json_file
 
 ROLES = KINDS
 BUNDLED = "bundled"  # a choice: the network shipped with kdgui

@@ -1,5 +1,7 @@
 """Runs on disk: one folder per run with its job, status, metrics and weights, written atomically, read defensively.
 
+The reading and the one atomic writer are ``kdgui.core.files``; the weights' format is ``kdgui.core.weights``.
+
 A runs folder may be shared, copied or edited by hand, so nothing in it is trusted: every file is opened without
 following symbolic links, size-limited, decoded strictly and checked against a schema. A run that does not pass is
 reported (``RunStore.scan`` gives ``Unreadable(name, path, reason)``) and never stops the others from opening.
@@ -17,7 +19,6 @@ killed (SIGKILL, a crash, a power cut) and reads as "interrupted". ``RunStore.de
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -25,8 +26,6 @@ import secrets
 import shutil
 import socket
 import stat
-import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
@@ -37,6 +36,11 @@ import torch
 from .config import Job
 from .errors import ConfigError, KdguiError, RunError, WriteError
 from .models import MLP, build_model
+from .files import (
+    MAX_JSON_DEPTH, O_BINARY, O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK, atomic_write_json, clean_text, is_regular_file, json_shape_problem,
+    kind_of, open_regular, parse_json_bytes, read_file_bytes, read_json_file, shown, text_problem, write_all, write_error,
+)
+from .weights import load_state_dict, load_weights_into, save_state_dict
 
 try:
     import fcntl
@@ -53,23 +57,13 @@ STATUSES = ("running", "finished", "stopped", "failed")  # what run.json may say
 INTERRUPTED = "interrupted"  # derived when read: run.json says running, but no live process holds the run's lock
 READ_STATUSES = (*STATUSES, INTERRUPTED)  # what Run.status may give
 
-MAX_JSON_BYTES = 1 << 20  # run.json and the other small JSON files
-MAX_JSON_DEPTH = 32  # a run.json nests 4 levels deep
 MAX_METRICS_BYTES = 256 << 20  # read at most this much of metrics.jsonl (a long run writes a few MB)
 MAX_METRICS_LINE = 1 << 16
-MAX_WEIGHTS_BYTES = 4 << 30  # 8 hidden layers of 8192 in float32 are about 2 GB
 MAX_NAME = 200
-SAFE_TORCH_LOAD = (2, 6)  # torch.load(weights_only=True) had a known bypass up to 2.5.1 (CVE-2025-32434)
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 RUN_ID_SHAPE = re.compile(r"\d{8}-\d{6}-[a-z]+-[0-9a-f]+\Z")  # what RunStore.create makes
-NO_WRITE_ROOTS = ("/proc", "/sys", "/dev")
-WRITABLE_UNDER_DEV = ("/dev/shm",)
 
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO named run.json must not hang the app
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_BINARY = getattr(os, "O_BINARY", 0)
 
 
 def default_runs_dir() -> Path:
@@ -83,33 +77,7 @@ def resolve_runs_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ[RUNS_DIR_ENV]).expanduser() if os.environ.get(RUNS_DIR_ENV) else default_runs_dir()
 
 
-# --- text that is safe to show ------------------------------------------------------------------------------
-
-
-_UNSAFE = frozenset({"Cc", "Cs", "Zl", "Zp"})  # control characters, unpaired surrogates, line and paragraph separators
-
-
-def _unsafe(c: str) -> bool:
-    return unicodedata.category(c) in _UNSAFE
-
-
-def _escaped(text: str, keep: str = "") -> str:
-    return "".join(c.encode("unicode_escape").decode("ascii") if _unsafe(c) and c not in keep else c for c in text)
-
-
-def shown(value: Any, limit: int = 300) -> str:
-    """``value`` (a path or text) as one printable line: control characters and unpaired surrogates escaped, long text cut."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text if text.isprintable() else _escaped(text)
-
-
-def clean_text(value: Any, limit: int, *, multiline: bool = True) -> str:
-    """``value`` as text that run.json accepts: control characters (but newlines and tabs) escaped, at most ``limit`` long."""
-    text = _escaped(str(value), "\n\t" if multiline else "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
+# --- run ids and names -----------------------------------------------------------------------------------
 
 def run_id_problem(run_id: Any) -> str | None:
     """Why ``run_id`` is not a run id (None: it is one): ASCII letters, digits, '.', '_' and '-', not starting with '.'."""
@@ -119,337 +87,19 @@ def run_id_problem(run_id: Any) -> str | None:
         return (f"{shown(repr(run_id), 80)} is not a run id (at most 128 ASCII letters, digits, '.', '_' and '-', "
                 "not starting with '.')")
     return None
-
-
 def is_run_id(value: Any) -> bool:
     return run_id_problem(value) is None
-
-
-def text_problem(value: Any, limit: int, *, multiline: bool = False) -> str | None:
-    if not isinstance(value, str):
-        return "is not text"
-    if len(value) > limit:
-        return f"is longer than {limit} characters"
-    allowed = "\n\t" if multiline else ""
-    if not value.isprintable() and any(_unsafe(c) and c not in allowed for c in value):
-        return "holds control characters or invalid Unicode"
-    return None
-
-
 def name_problem(name: Any) -> str | None:
     """Why ``name`` cannot be a run name (None: it can): text of at most 200 characters, none of them a control character."""
     problem = text_problem(name, MAX_NAME)
     return None if problem is None else f"a run name is text of at most {MAX_NAME} printable characters ({problem[3:]})"
-
-
 def _is_number(value: Any) -> bool:
     # JSON integers are unbounded; float() of a huge one overflows, so they are not numbers here.
     return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63)
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
 
 
-# --- reading files defensively ------------------------------------------------------------------------------
-
-
-def _kind_of(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def is_regular_file(path: Path) -> bool:
-    """A regular file that is not a symbolic link (never raises)."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
-def _open_regular(path: Path, *, follow_links: bool = False) -> tuple[int, os.stat_result]:
-    """An fd for reading ``path``: never through a symbolic link (unless ``follow_links``), never blocking on a
-    FIFO, only a regular file. A missing file raises FileNotFoundError; anything else a RunError naming the file.
-    """
-    nofollow = 0 if follow_links else _O_NOFOLLOW
-    try:
-        fd = os.open(path, os.O_RDONLY | nofollow | _O_NONBLOCK | _O_CLOEXEC | _O_BINARY)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as exc:
-        if not follow_links and os.path.islink(path):
-            raise RunError(f"{shown(path)} is a symbolic link: kdgui does not follow links in the runs folder") from None
-        raise RunError(f"cannot read {shown(path)}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise RunError(f"{shown(path)} is {_kind_of(st.st_mode)}, not a file")
-        if not follow_links and _O_NOFOLLOW == 0 and os.path.islink(path):
-            raise RunError(f"{shown(path)} is a symbolic link: kdgui does not follow links in the runs folder")
-        if _O_NONBLOCK:
-            os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, st
-
-
-def read_file_bytes(path: Path, max_bytes: int, *, follow_links: bool = False) -> bytes:
-    """The bytes of a regular file of at most ``max_bytes``; FileNotFoundError when missing, else RunErrors."""
-    fd, st = _open_regular(Path(path), follow_links=follow_links)
-    try:
-        if st.st_size > max_bytes:
-            raise RunError(f"{shown(path)} is too large ({st.st_size:,} bytes; kdgui reads at most {max_bytes:,})")
-        chunks, size = [], 0
-        while True:
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > max_bytes:  # it grew while being read
-                raise RunError(f"{shown(path)} is too large (more than {max_bytes:,} bytes)")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise RunError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-
-
-def _json_shape_problem(value: Any, max_depth: int) -> str | None:
-    """Nesting deeper than ``max_depth``, or text with an unpaired surrogate (from a \\udxxx escape), anywhere in ``value``."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return "text that is not valid Unicode"
-        elif isinstance(item, (dict, list)):
-            if depth > max_depth:
-                return f"nested deeper than {max_depth} levels"
-            if isinstance(item, dict):
-                stack.extend((k, depth) for k in item)
-                stack.extend((v, depth + 1) for v in item.values())
-            else:
-                stack.extend((v, depth + 1) for v in item)
-    return None
-
-
-def parse_json_bytes(data: bytes, source: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Strict UTF-8 JSON, nested at most ``max_depth`` deep, all text valid Unicode; else RunError '{source} is corrupt (...)'."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RunError(f"{shown(source)} is corrupt (not UTF-8 text)") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{shown(source)} is corrupt (not JSON: {exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
-        raise RunError(f"{shown(source)} is corrupt (nested deeper than {max_depth} levels)") from None
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise RunError(f"{shown(source)} is corrupt ({shown(exc, 120)})") from None
-    problem = _json_shape_problem(value, max_depth)
-    if problem:
-        raise RunError(f"{shown(source)} is corrupt ({problem})")
-    return value
-
-
-def read_json_file(
-    path: Path, missing: str, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH, follow_links: bool = False,
-) -> Any:
-    """Parse a JSON file kdgui wrote; a missing file raises RunError(``missing``), anything odd a RunError naming the file.
-
-    Odd: a symbolic link, a folder or device in its place, more than ``max_bytes``, not UTF-8, not JSON, nested
-    deeper than ``max_depth``, text with unpaired surrogates. Symbolic links are refused unless ``follow_links``.
-    """
-    try:
-        data = read_file_bytes(Path(path), max_bytes, follow_links=follow_links)
-    except FileNotFoundError:
-        raise RunError(missing) from None
-    except NotADirectoryError:
-        raise RunError(missing) from None
-    return parse_json_bytes(data, path, max_depth=max_depth)
-
-
-# --- the one atomic writer ----------------------------------------------------------------------------------
-
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return _UMASK
-
-
-_umask()  # read once, at import, while no other thread can create files under a changed umask
-
-
-def make_readable(path: Path) -> None:
-    """Give a temporary file the permissions a normal new file would get (mkstemp makes it owner-only)."""
-    Path(path).chmod(0o666 & ~_umask())
-
-
-def _write_error(path: Path, exc: BaseException) -> WriteError:
-    message = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return WriteError(f"cannot write {shown(path)}: {message}", getattr(exc, "errno", None))
-
-
-def check_write_target(path: Path) -> None:
-    """Refuse (WriteError) to write ``path`` unless it is absent or a regular file, in a folder outside /proc, /sys, /dev."""
-    path = Path(path)
-    try:
-        folder = os.path.realpath(path.parent)
-    except (OSError, ValueError) as exc:
-        raise _write_error(path, exc) from None
-    for root in NO_WRITE_ROOTS:
-        if (folder == root or folder.startswith(root + "/")) and not any(
-            folder == ok or folder.startswith(ok + "/") for ok in WRITABLE_UNDER_DEV
-        ):
-            raise WriteError(f"cannot write {shown(path)}: kdgui does not write files under {root}")
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except (OSError, ValueError) as exc:
-        raise _write_error(path, exc) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise WriteError(f"cannot write {shown(path)}: it is {_kind_of(st.st_mode)}, and kdgui replaces only regular files")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename durable (best effort: not every system lets a folder be opened or synced)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | _O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, flush it to disk, then rename over: readers never see half a file.
-
-    Only a regular file is ever replaced: a symbolic link, folder, device or anything else at ``path`` is refused,
-    as is a folder under /proc, /sys or /dev. Every failure is a one-line WriteError (a RunError and an OSError),
-    "cannot write PATH: No space left on device", and leaves the old file intact and no temporary file behind.
-    """
-    path = Path(path)
-    check_write_target(path)
-    try:
-        # A short prefix: the temporary name must not be too long where the final name is not.
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
-    except (OSError, ValueError) as exc:
-        raise _write_error(path, exc) from None
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())
-        check_write_target(path)  # again, just before the rename: it may have changed meanwhile
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError) and not isinstance(exc, KdguiError):
-            raise _write_error(path, exc) from None
-        raise
-    _fsync_folder(path.parent)
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-# --- weights ------------------------------------------------------------------------------------------------
-
-
-def state_to_bytes(state: Mapping[str, torch.Tensor]) -> bytes:
-    """A state_dict as safetensors bytes (tensors moved to the CPU so any machine can load them)."""
-    from safetensors.torch import save
-
-    return save({k: v.detach().cpu().contiguous() for k, v in state.items()})
-
-
-def save_state_dict(state: Mapping[str, torch.Tensor], path: Path) -> None:
-    """Atomically save a state_dict as a safetensors file (no pickle)."""
-    atomic_write_bytes(path, state_to_bytes(state))
-
-
-def _torch_version() -> tuple[int, int]:
-    match = re.match(r"(\d+)\.(\d+)", torch.__version__)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-
-
-def state_from_bytes(data: bytes, source: Path | str, *, legacy: bool = False) -> dict[str, torch.Tensor]:
-    """Tensors from safetensors bytes (or, with ``legacy``, a torch.save file read with weights_only=True).
-
-    Anything else (a pickle holding code, a zip that is not torch's, garbage, something that is not a
-    state_dict of tensors) is a RunError naming ``source``; nothing in the file is ever executed.
-    """
-    if legacy:
-        if _torch_version() < SAFE_TORCH_LOAD:
-            raise RunError(
-                f"{shown(source)} is an old-format weights file (pickle); reading it safely needs torch "
-                f"{'.'.join(map(str, SAFE_TORCH_LOAD))} or newer, this is torch {torch.__version__}"
-            )
-        try:
-            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - unpickling and zip errors have many types
-            raise RunError(f"{shown(source)} is not a readable weights file ({type(exc).__name__})") from None
-    else:
-        from safetensors.torch import load
-
-        try:
-            state = load(data)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:  # noqa: BLE001 - SafetensorError, and a Rust panic is a BaseException
-            raise RunError(f"{shown(source)} is not a readable weights file ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
-        raise RunError(f"{shown(source)} does not hold a state_dict of tensors")
-    return state
-
-
-def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Load weights: a ``.safetensors`` file, or a legacy ``.pt`` read with ``weights_only=True``; problems are RunErrors."""
-    path = Path(path)
-    try:
-        data = read_file_bytes(path, MAX_WEIGHTS_BYTES)
-    except (FileNotFoundError, NotADirectoryError):
-        raise RunError(f"{shown(path)} is missing: the run has no saved weights") from None
-    return state_from_bytes(data, path, legacy=path.suffix != ".safetensors")
-
-
-def load_weights_into(model: MLP, state: dict[str, torch.Tensor], source: Path | str) -> MLP:
-    try:
-        model.load_state_dict({k: v.float() for k, v in state.items()})
-    except (RuntimeError, TypeError, ValueError):
-        raise RunError(f"{shown(source)} does not match the network {model.spec.describe()}") from None
-    return model
 
 
 # --- the run lock -------------------------------------------------------------------------------------------
@@ -504,7 +154,7 @@ def _open_lock_for_check(folder: Path) -> int | None:
     path = Path(folder) / LOCK_FILE
     for mode in (os.O_RDWR, os.O_RDONLY):
         try:
-            fd = os.open(path, mode | _O_NOFOLLOW | _O_NONBLOCK | _O_CLOEXEC | _O_BINARY)
+            fd = os.open(path, mode | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_BINARY)
         except (OSError, ValueError):
             continue
         try:
@@ -545,17 +195,17 @@ def _lock_owner(folder: Path) -> str:
 def _acquire_lock(folder: Path) -> int:
     path = Path(folder) / LOCK_FILE
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY, 0o666)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_BINARY, 0o666)
     except OSError as exc:
-        raise _write_error(path, exc) from None
+        raise write_error(path, exc) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode) or not _try_lock(fd):
             raise RunError(f"{shown(folder)} is locked by another process")
         os.ftruncate(fd, 0)
-        _write_all(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        write_all(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
     except OSError as exc:
         os.close(fd)
-        raise _write_error(path, exc) from None
+        raise write_error(path, exc) from None
     except BaseException:
         os.close(fd)
         raise
@@ -749,27 +399,27 @@ class Run:
             return
         path = self.path / METRICS_FILE
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_BINARY, 0o666)
         except OSError as exc:
-            raise _write_error(path, exc) from None
+            raise write_error(path, exc) from None
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                raise WriteError(f"cannot write {shown(path)}: it is {_kind_of(st.st_mode)}, not a file")
+                raise WriteError(f"cannot write {shown(path)}: it is {kind_of(st.st_mode)}, not a file")
             if st.st_size:
                 os.lseek(fd, -1, os.SEEK_END)  # writes still go to the end: O_APPEND
                 if os.read(fd, 1) != b"\n":
                     text = "\n" + text  # the app died mid-line last time: end that line first
-            _write_all(fd, text.encode("utf-8"))
+            write_all(fd, text.encode("utf-8"))
         except OSError as exc:
-            raise _write_error(path, exc) from None
+            raise write_error(path, exc) from None
         finally:
             os.close(fd)
 
     def metrics(self) -> list[dict[str, Any]]:
         """Every valid metrics line; anything else (torn, not UTF-8, not a JSON object, bad values) is skipped. Never raises."""
         try:
-            fd, _ = _open_regular(self.path / METRICS_FILE)
+            fd, _ = open_regular(self.path / METRICS_FILE)
         except (OSError, RunError):
             return []
         records: list[dict[str, Any]] = []
@@ -844,7 +494,7 @@ class Run:
         try:
             legacy.unlink()
         except OSError as exc:
-            raise _write_error(legacy, exc) from None
+            raise write_error(legacy, exc) from None
         return True
 
     # --- opening ---
@@ -865,7 +515,7 @@ class Run:
         if stat.S_ISLNK(st.st_mode):
             raise RunError(f"{shown(path)} is a symbolic link: kdgui does not follow links in the runs folder")
         if not stat.S_ISDIR(st.st_mode):
-            raise RunError(f"{shown(path)} is {_kind_of(st.st_mode)}, not a run folder")
+            raise RunError(f"{shown(path)} is {kind_of(st.st_mode)}, not a run folder")
         meta_path = path / META_FILE
         meta = read_json_file(meta_path, f"{shown(path)} is not a kdgui run: it has no {META_FILE}")
         problem = meta_problem(meta)
@@ -912,7 +562,7 @@ def metrics_record(line: bytes | str) -> dict[str, Any] | None:
         if not isinstance(record.get("epoch_end", False), bool):
             return None
         return record
-    return record if _json_shape_problem(record, MAX_JSON_DEPTH) is None else None
+    return record if json_shape_problem(record, MAX_JSON_DEPTH) is None else None
 
 
 @dataclass(frozen=True)
@@ -1065,7 +715,7 @@ class RunStore:
                 raise RunError(f"cannot delete {shown(path)}: {exc.strerror or exc}") from None
             return
         if not stat.S_ISDIR(st.st_mode):
-            raise RunError(f"{shown(path)} is {_kind_of(st.st_mode)}, not a run folder")
+            raise RunError(f"{shown(path)} is {kind_of(st.st_mode)}, not a run folder")
         try:
             contents = os.listdir(path)
         except OSError as exc:

@@ -10,7 +10,7 @@ from ..core.config import KIND_TITLES, KINDS
 from ..core.errors import KdguiError
 from ..core.history import RunHistory
 from ..core.lineup import Lineup
-from ..core.runs import shown as one_line
+from ..core.files import shown as one_line
 from .panels.curves import CurvesPanel
 from .panels.distillation import DistillationPanel
 from .panels.networks import NetworksPanel

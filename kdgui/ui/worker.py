@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..core.errors import KdguiError
 from ..core.events import Progress
-from ..core.runs import shown
+from ..core.files import shown
 from ..core import training
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: the GUI thread gets the rest

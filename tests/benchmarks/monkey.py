@@ -115,13 +115,12 @@ class FailingDisk:
         return OSError(self.code, os.strerror(self.code), os.fspath(path))
 
     def start(self, code: int) -> None:
-        from kdgui.core import runs as core_runs
 
         if self.code is not None:
             return
         self.code = code
         real_mkdir, real_open, real_rename = Path.mkdir, os.open, os.rename
-        real_mkstemp = core_runs.tempfile.mkstemp
+        real_mkstemp = tempfile.mkstemp
         writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
         def mkdir(path, *args, **kwargs):
@@ -145,7 +144,7 @@ class FailingDisk:
             return real_mkstemp(*args, dir=dir, **kwargs)
 
         for owner, name, value in ((Path, "mkdir", mkdir), (os, "open", open_), (os, "rename", rename),
-                                   (core_runs.tempfile, "mkstemp", mkstemp)):
+                                   (tempfile, "mkstemp", mkstemp)):
             self._saved.append((owner, name, getattr(owner, name)))
             setattr(owner, name, value)
 

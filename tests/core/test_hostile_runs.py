@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from kdgui.core import files as F
 from kdgui.core import runs as R
+from kdgui.core import weights as W
 from kdgui.core.config import Job, NetSpec, TrainConfig
 from kdgui.core.errors import KdguiError, RunError, WriteError
 from kdgui.core.experiments import list_experiments, scan_experiments
 from kdgui.core.history import RunHistory, final_accuracies
 from kdgui.core.models import build_model
-from kdgui.core.runs import Run, RunStore, Unreadable, atomic_write_bytes, atomic_write_json
+from kdgui.core.runs import Run, RunStore, Unreadable
+from kdgui.core.files import atomic_write_bytes, atomic_write_json
 
 SPEC = NetSpec(hidden=(8,))
 JOB = Job("student", SPEC, TrainConfig(epochs=1))
@@ -256,7 +259,7 @@ def test_weights_that_are_links_folders_or_huge_are_not_loaded(runs_dir, tmp_pat
         run.load_model()
     run.weights_path.rmdir()
     run.weights_path.write_bytes(good)
-    monkeypatch.setattr(R, "MAX_WEIGHTS_BYTES", 100)
+    monkeypatch.setattr(W, "MAX_WEIGHTS_BYTES", 100)
     with pytest.raises(RunError, match="too large"):
         run.load_model()
 
@@ -324,14 +327,14 @@ def test_the_writer_refuses_a_link_swapped_in_while_it_writes(tmp_path, monkeypa
     target.write_text("old")
     victim = tmp_path / "victim"
     victim.write_text("victim")
-    real_write = R._write_all
+    real_write = F.write_all
 
     def swap_then_write(fd, data):
         target.unlink()
         target.symlink_to(victim)
         real_write(fd, data)
 
-    monkeypatch.setattr(R, "_write_all", swap_then_write)
+    monkeypatch.setattr(F, "write_all", swap_then_write)
     with pytest.raises(WriteError, match="symbolic link"):
         atomic_write_bytes(target, b"new")
     assert victim.read_text() == "victim" and target.is_symlink()
@@ -351,7 +354,7 @@ def test_write_failures_are_one_line_errors_and_leave_the_old_file(tmp_path, mon
     def fail(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr({"write": R.os, "fsync": R.os, "mkstemp": R.tempfile}[where], where, fail)
+    monkeypatch.setattr({"write": F.os, "fsync": F.os, "mkstemp": F.tempfile}[where], where, fail)
     with pytest.raises(RunError) as info:
         atomic_write_json(path, {"new": True})
     monkeypatch.undo()

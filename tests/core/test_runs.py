@@ -14,7 +14,9 @@ from kdgui.core import runs as R
 from kdgui.core.config import Job, NetSpec, TrainConfig
 from kdgui.core.errors import ConfigError, RunError
 from kdgui.core.models import build_model
-from kdgui.core.runs import Run, RunStore, atomic_write_bytes, atomic_write_json, load_state_dict
+from kdgui.core.runs import Run, RunStore
+from kdgui.core.files import atomic_write_bytes, atomic_write_json
+from kdgui.core.weights import load_state_dict
 
 SPEC = NetSpec(hidden=(16,))
 
@@ -341,7 +343,7 @@ def test_atomic_writes_get_normal_file_permissions(tmp_path):
     """mkstemp's temporary file is owner-only; the renamed file must be readable like any new file."""
     umask = os.umask(0o022)
     try:
-        R.atomic_write_json(tmp_path / "result.json", {"ok": True})
+        atomic_write_json(tmp_path / "result.json", {"ok": True})
     finally:
         os.umask(umask)
     assert (tmp_path / "result.json").stat().st_mode & 0o777 == 0o644

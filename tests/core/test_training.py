@@ -455,9 +455,9 @@ def on_disk(store, run_id):
 
 def flaky_writer(monkeypatch, should_fail):
     """Patch the one atomic writer: ``should_fail(path, data, call)`` returns an exception to raise (or None)."""
-    from kdgui.core import runs as R
+    from kdgui.core import files, weights
 
-    real = R.atomic_write_bytes
+    real = files.atomic_write_bytes
     calls = []
 
     def writer(path, data):
@@ -467,7 +467,9 @@ def flaky_writer(monkeypatch, should_fail):
             raise exc
         return real(path, data)
 
-    monkeypatch.setattr(R, "atomic_write_bytes", writer)
+    # The one writer, where run.json and metrics (files) and weights (weights) reach it.
+    monkeypatch.setattr(files, "atomic_write_bytes", writer)
+    monkeypatch.setattr(weights, "atomic_write_bytes", writer)
     return calls
 
 
@@ -581,6 +583,7 @@ def test_a_failure_whose_status_cannot_be_written_reports_the_first_error(store,
 
 
 def test_disk_full_while_saving_a_stopped_run_is_one_line_and_keeps_the_last_checkpoint(store, data, monkeypatch):
+    from kdgui.core import files as F
     from kdgui.core import runs as R
 
     token = CancelToken()
@@ -595,7 +598,8 @@ def test_disk_full_while_saving_a_stopped_run_is_one_line_and_keeps_the_last_che
     def disk_full(fd, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(R, "_write_all", disk_full)
+    monkeypatch.setattr(R, "write_all", disk_full)  # appends to metrics.jsonl
+    monkeypatch.setattr(F, "write_all", disk_full)  # the atomic writer
     with pytest.raises(RunError, match=r"^cannot write .*: No space left on device$"):
         next(gen)
     monkeypatch.undo()

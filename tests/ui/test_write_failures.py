@@ -12,6 +12,7 @@ import contextlib
 import errno
 import json
 import os
+import tempfile
 import subprocess
 import sys
 import textwrap
@@ -45,7 +46,7 @@ def failing_disk(monkeypatch, root: Path, code: int = errno.EROFS):
     def fail(path: object) -> OSError:
         return OSError(code, os.strerror(code), os.fspath(path))
 
-    real_mkdir, real_open, real_rename, real_mkstemp = Path.mkdir, os.open, os.rename, core_runs.tempfile.mkstemp
+    real_mkdir, real_open, real_rename, real_mkstemp = Path.mkdir, os.open, os.rename, tempfile.mkstemp
     writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
     def mkdir(self, *args, **kwargs):
@@ -72,7 +73,7 @@ def failing_disk(monkeypatch, root: Path, code: int = errno.EROFS):
         patch.setattr(Path, "mkdir", mkdir)
         patch.setattr(os, "open", open_)
         patch.setattr(os, "rename", rename)
-        patch.setattr(core_runs.tempfile, "mkstemp", mkstemp)
+        patch.setattr(tempfile, "mkstemp", mkstemp)
         yield
 
 

@@ -18,7 +18,8 @@ from ...core.config import (
 )
 from ...core.errors import KdguiError
 from ...core.experiments import list_experiments
-from ...core.runs import RunStore, atomic_write_bytes
+from ...core.runs import RunStore
+from ...core.files import atomic_write_bytes
 from ...core.studies import in_sentence
 from ..widgets.plot_export import FORMATS
 

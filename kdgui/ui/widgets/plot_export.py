@@ -13,7 +13,7 @@ import pyqtgraph.exporters  # noqa: F401 - registers the exporters on pg.exporte
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
 from ...core.errors import ConfigError, KdguiError, WriteError
-from ...core.runs import atomic_write_bytes, shown
+from ...core.files import atomic_write_bytes, shown
 
 def _tolerate_close_path() -> None:
     """Let pyqtgraph's SVG exporter read paths that end in 'Z', as Qt 6.12's QSvgGenerator writes them.
