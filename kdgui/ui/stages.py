@@ -42,12 +42,27 @@ class Stages(QObject):
         problems = {stage: self.networks.problems("teacher" if stage == "teacher" else "student")
                     + self.training.problems(stage) for stage in START_BUTTONS}
         problems["distilled"] += self.distillation.problems()
+        for stage, found in problems.items():
+            if not found:  # each panel's values are fine alone: the core may still refuse them together
+                found += self._combination_problems(stage)
         return workflow.Facts(
             data_ready=self.data_ready(), dataset_title=DISPLAY_NAMES[dataset], downloading=self.data.downloading(),
             busy=self.runner.title if self.runner.running else None,
             live_title=self.runner.title if self.session.training else None,
             finished=frozenset(self.runs.finished_kinds(dataset)), has_teacher_runs=bool(self.runs.teacher_runs(dataset)),
             teacher_chosen=bool(self.distillation.teacher_run_id()), problems=problems)
+
+    def _combination_problems(self, stage: str) -> list[str]:
+        """Why the core refuses this stage's settings together (e.g. augmentation with a noise transfer set), if it does."""
+        distilled = stage == "distilled"
+        try:
+            Job(stage, self.networks.teacher_spec() if stage == "teacher" else self.networks.student_spec(),
+                self.training.train_config(stage), self.distillation.distill_config() if distilled else None,
+                dataset=self.dataset(), teacher_run=(self.distillation.teacher_run_id() or "pending") if distilled else None,
+                standardize=self.data.standardize())
+        except ConfigError as exc:
+            return [str(exc)]
+        return []
 
     def update(self) -> tuple[dict[str, list[str]], str]:
         """Apply the rules to the start buttons and the steps; returns ({stage: problems}, the next-step hint)."""

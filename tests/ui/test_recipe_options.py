@@ -148,3 +148,18 @@ def test_a_cnn_teacher_trained_on_augmented_images_distils_in_the_app(qtbot, win
     window.runs_view.reopen(teacher_run)  # reopening the run puts its CNN and its augmentation back
     assert window.networks_panel.teacher_spec() == run.job.net
     assert window.training_panel.train_config("teacher").augment == run.job.train.augment
+
+
+def test_distil_refuses_augmentation_on_a_noise_transfer_set_before_it_starts(qtbot, window):
+    """Each panel's values are fine alone, but the core refuses the pair: the Distil button says so, not a banner later."""
+    train(qtbot, window, "teacher")
+    button = window.run_controls.start_buttons["distilled"]
+    assert button.isEnabled()
+    choose(window.distillation_panel.transfer_combo, "noise")
+    choose(window.training_panel.forms["distilled"].augment_combo, "affine")
+    window.update_actions()
+    assert not button.isEnabled()
+    assert "Random noise is no image to augment: set augmentation to none" == button.toolTip()
+    choose(window.training_panel.forms["distilled"].augment_combo, "none")
+    window.update_actions()
+    assert button.isEnabled()
