@@ -125,7 +125,6 @@ class SoftTargetsPanel(QWidget):
         self.viewing = ViewingTemperature(temperature, training_temperature)
         self.viewing.useForDistil.connect(self.useTemperatureForDistil)
         self.slider = self.viewing.slider
-        self.t_label = QLabel()
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.sources = QLabel()
@@ -190,9 +189,6 @@ class SoftTargetsPanel(QWidget):
         controls.addWidget(count_label)
         controls.addWidget(self.count)
         controls.addWidget(self.show_button)
-        t_row = QHBoxLayout()
-        t_row.addWidget(self.viewing, 1)
-        t_row.addWidget(self.t_label)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -219,7 +215,7 @@ class SoftTargetsPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(controls)
         layout.addWidget(self.problem)
-        layout.addLayout(t_row)
+        layout.addWidget(self.viewing)
         layout.addWidget(self.sources)
         layout.addWidget(self.splitter, 1)
 
@@ -230,7 +226,6 @@ class SoftTargetsPanel(QWidget):
         self.heatmap_mode.currentIndexChanged.connect(lambda: self._update_heatmap())
         self.heatmap_widget.scene().sigMouseMoved.connect(self._hover_heatmap)
         self._mode_changed()
-        self._update_t_label()
         self._update_enabled()
 
     # -- inputs ------------------------------------------------------------------------------------------
@@ -455,12 +450,8 @@ class SoftTargetsPanel(QWidget):
 
     # -- temperature -------------------------------------------------------------------------------------
     def _temperature_changed(self, t: float) -> None:
-        self._update_t_label()
         self._update_bars()
         self._update_heatmap()
-
-    def _update_t_label(self) -> None:
-        self.t_label.setText(f"T = {self.temperature.temperature:g}")
 
     def _update_enabled(self) -> None:
         has_test = self.test_x is not None
