@@ -14,7 +14,8 @@ from kdgui.core.models import build_model
 from kdgui.core.predict import NamedModel
 from kdgui.core.probe import Probe, apply_probe
 from kdgui.panel_names import PANELS, VIEWS
-from kdgui.ui.panels.insight import DIFFERENCE, HiddenView
+from kdgui.ui.panels.insight.confusion import DIFFERENCE
+from kdgui.ui.panels.insight.hidden import HiddenView
 from kdgui.ui.widgets.probe_sliders import SETTINGS
 from ui_helpers import train
 
