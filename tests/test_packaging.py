@@ -173,3 +173,14 @@ def test_appstreamcli_validate_is_clean():
     # <developer id=...> (its successor of <developer_name>, which 1.0 deprecates) and reports it as an unknown tag.
     notes = [line for line in output.splitlines() if line[:2] in {"I:", "P:"}]
     assert all("unknown-tag developer" in line for line in notes if "unknown-tag" in line), output
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    """pyproject names its packages one by one: a new subpackage left out would be missing from a built wheel."""
+    import tomllib
+
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "kdgui").rglob("__init__.py")}
+    mapped = {name for name, folder in setuptools["package-dir"].items() if (REPO / folder / "__init__.py").is_file()}
+    assert mapped == {"kdgui.resources"}
+    assert set(setuptools["packages"]) == on_disk | mapped
