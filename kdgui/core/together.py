@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .augment import augment
 from .config import Job
-from .data import Splits, load_splits
+from .data import Splits
 from .errors import ConfigError
 from .events import Cancelled, Finished, Progress
 from .losses import softmax_t
@@ -36,7 +36,8 @@ from .runs import Run, RunStore
 from .sweep import StackedStudents, batched_distillation_loss
 from .threads import step_work, with_threads
 from .training import (
-    CancelToken, _persist, cached_teacher_logits, make_adam, resolve_device, set_lr, signals_deferred, teacher_logits,
+    CancelToken, _persist, cached_teacher_logits, job_data, job_teacher, make_adam, resolve_device, set_lr, signals_deferred,
+    teacher_logits,
 )
 
 MAX_TOGETHER = 64
@@ -145,15 +146,8 @@ def train_together(
     device = resolve_device(cfg.device)
     distilled = [k for k, j in enumerate(jobs) if j.kind == "distilled"]
     labelled = [k for k, j in enumerate(jobs) if j.kind == "student"]
-    teacher = None
-    if distilled:
-        teacher_run = store.get(jobs[distilled[0]].teacher_run or "")
-        if teacher_run.job.dataset != first.dataset:
-            raise ConfigError(f"teacher {teacher_run.id} was trained on {teacher_run.job.dataset}, not {first.dataset}")
-        teacher = teacher_run.load_model(device)
-    if data is None:
-        data = load_splits(first.dataset, data_dir, download=download, standardize=first.standardize)
-    data = data.limit_train(cfg.train_limit).to(device)
+    teacher = job_teacher(jobs[distilled[0]], store, device) if distilled else None
+    data = job_data(first, device, data, data_dir, download)  # check_together: every job has the same data settings
     x, y = data.train_x, data.train_y
     n_items = len(y)
     if n_items == 0:
@@ -309,7 +303,8 @@ def train_together(
         failed = [r for r in runs if r.stored_status == "running"]
         if failed:
             try:
-                steps = [lambda r=r: r.set_status("failed", error=f"{type(exc).__name__}: {exc}", steps=step) for r in failed]
+                error = f"{type(exc).__name__}: {exc}"
+                steps = [lambda r=r: r.set_status("failed", error=error, steps=step) for r in failed]
                 with signals_deferred():
                     _persist(steps)
             except Exception:  # noqa: BLE001 - the first error is the one to report

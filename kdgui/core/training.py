@@ -307,6 +307,22 @@ def _job_threads(job: Job, store: RunStore, *args: Any, **kwargs: Any) -> tuple[
     return job_work(job, teacher), resolve_device(job.train.device)
 
 
+def job_teacher(job: Job, store: RunStore, device: torch.device | str) -> Network:
+    """A distillation's teacher in eval mode on ``device``; a teacher of another dataset is a ConfigError."""
+    teacher_run = store.get(job.teacher_run or "")
+    if teacher_run.job.dataset != job.dataset:
+        raise ConfigError(f"teacher {teacher_run.id} was trained on {teacher_run.job.dataset}, not {job.dataset}")
+    return teacher_run.load_model(device)
+
+
+def job_data(job: Job, device: torch.device | str, data: Splits | None = None, data_dir: str | None = None,
+             download: bool = False) -> Splits:
+    """The splits ``job`` trains on (``data``, else read from ``data_dir``), cut to its training limit, on ``device``."""
+    if data is None:
+        data = load_splits(job.dataset, data_dir, download=download, standardize=job.standardize)
+    return data.limit_train(job.train.train_limit).to(device)
+
+
 @with_threads(_job_threads)  # one thread for a small student, more where they pay (core.threads)
 def execute(
     job: Job,
@@ -330,15 +346,8 @@ def execute(
     token = token or CancelToken()
     cfg = job.train
     device = resolve_device(cfg.device)
-    teacher: Network | None = None
-    if job.kind == "distilled":
-        teacher_run = store.get(job.teacher_run or "")
-        if teacher_run.job.dataset != job.dataset:
-            raise ConfigError(f"teacher {teacher_run.id} was trained on {teacher_run.job.dataset}, not {job.dataset}")
-        teacher = teacher_run.load_model(device)
-    if data is None:
-        data = load_splits(job.dataset, data_dir, download=download, standardize=job.standardize)
-    data = data.limit_train(cfg.train_limit).to(device)
+    teacher = job_teacher(job, store, device) if job.kind == "distilled" else None
+    data = job_data(job, device, data, data_dir, download)
 
     torch.manual_seed(cfg.seed)  # dropout masks
     generator = torch.Generator().manual_seed(cfg.seed)  # shuffling, noise, jitter, augmentation
