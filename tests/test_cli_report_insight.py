@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from kdgui.cli import ship
-from kdgui.core import insight, training
+from kdgui.core import insight
 from kdgui.core.report import DRAWN_DIGITS
 from kdgui.core.runs import RunStore
 from test_cli import run_cli
+from test_cli_ship import train_lineup_through_cli
 
 N_TEST = 150
 
@@ -20,13 +21,9 @@ N_TEST = 150
 def trained(capsys, monkeypatch, synthetic_splits):
     """A teacher, a student and a distilled student trained through the CLI on synthetic digits; (runs, splits)."""
     splits = synthetic_splits(n_train=300, n_val=60, n_test=N_TEST, seed=3)
-    monkeypatch.setattr(training, "load_splits", lambda *a, **k: splits)
-    monkeypatch.setattr(ship, "load_splits", lambda *a, **k: splits)
-    common = ["--epochs", "1", "--batch-size", "50", "--quiet"]
-    assert run_cli(capsys, "train-teacher", "--hidden", "64", *common)[0] == 0
-    assert run_cli(capsys, "train-student", *common)[0] == 0
-    assert run_cli(capsys, "distill", *common)[0] == 0
-    return {run.job.kind: run for run in RunStore().list()}, splits
+    ids = train_lineup_through_cli(capsys, monkeypatch, splits)
+    store = RunStore()
+    return {kind: store.get(run_id) for kind, run_id in ids.items()}, splits
 
 
 def test_report_json_and_text_hold_fidelity_confusion_and_what_changed(capsys, tmp_path, trained):

@@ -21,10 +21,9 @@ from test_cli import assert_one_line_error, run_cli
 MISSING = "20990101-000000-teacher-ffff"
 
 
-@pytest.fixture
-def trained(capsys, monkeypatch, synthetic_splits) -> dict[str, str]:
-    """A teacher, a student and a distilled student trained through the CLI on synthetic digits: {kind: run id}."""
-    splits = synthetic_splits(n_train=400, n_val=100, n_test=200)
+def train_lineup_through_cli(capsys, monkeypatch, splits) -> dict[str, str]:
+    """A teacher, a student and a distilled student trained through the CLI on ``splits`` (which training and
+    report then read): {kind: run id}."""
     monkeypatch.setattr(training, "load_splits", lambda *a, **k: splits)
     monkeypatch.setattr(ship, "load_splits", lambda *a, **k: splits)
     common = ["--epochs", "1", "--batch-size", "50", "--quiet"]
@@ -32,6 +31,12 @@ def trained(capsys, monkeypatch, synthetic_splits) -> dict[str, str]:
     assert run_cli(capsys, "train-student", *common)[0] == 0
     assert run_cli(capsys, "distill", *common)[0] == 0
     return {run.job.kind: run.id for run in RunStore().list()}
+
+
+@pytest.fixture
+def trained(capsys, monkeypatch, synthetic_splits) -> dict[str, str]:
+    """A teacher, a student and a distilled student trained through the CLI on synthetic digits: {kind: run id}."""
+    return train_lineup_through_cli(capsys, monkeypatch, synthetic_splits(n_train=400, n_val=100, n_test=200))
 
 
 def _report(capsys, tmp_path, *argv: str) -> tuple[str, dict]:
