@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.events import Cancelled, Finished, Progress, Started
 from ..core.studies import StudyCancelled, StudyFinished, StudyStarted
 from ..core.sweep import SweepCancelled, SweepFinished, SweepStarted
 from ..core.training import CancelToken
-from .worker import PROGRESS_INTERVAL_S, QtJobWorker, start_in_thread
+from .worker import PROGRESS_INTERVAL_S, QtJobWorker, start_in_thread, thread_running, wait_for_thread
 
 MakeEvents = Callable[[CancelToken], Iterator[Any]]
 
@@ -132,11 +131,11 @@ class JobRunner(QObject):
         run reaches the disk. ``ended`` still comes later, through the event loop, after the queued events.
         """
         thread = self._thread
-        if not self.running or thread is None or not shiboken6.isValid(thread) or not thread.isRunning():
+        if not self.running or not thread_running(thread):
             return
         self.stop()
-        if not thread.wait(wait_ms):
-            thread.wait()
+        if not wait_for_thread(thread, wait_ms):
+            wait_for_thread(thread)
 
     # -- worker signals (queued to this object's thread) ------------------------------------------------
     @Slot(object, object)

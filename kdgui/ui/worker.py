@@ -6,6 +6,7 @@ import time
 import traceback
 from typing import Any, Callable
 
+import shiboken6
 import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -70,6 +71,18 @@ class QtTaskWorker(QObject):
             self.succeeded.emit(result)
         finally:
             self.finished.emit()
+
+
+def thread_running(thread: QThread | None) -> bool:
+    """True while ``thread`` exists, has not been destroyed on the C++ side and runs."""
+    return thread is not None and shiboken6.isValid(thread) and thread.isRunning()
+
+
+def wait_for_thread(thread: QThread | None, msecs: int = -1) -> bool:
+    """Block until ``thread`` has ended (at once when it is not running); False if ``msecs`` ran out first."""
+    if not thread_running(thread):
+        return True
+    return thread.wait() if msecs < 0 else thread.wait(msecs)
 
 
 def start_in_thread(worker: QObject, parent: QObject | None = None, on_finished: Callable[[], None] | None = None) -> QThread:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import shiboken6
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
 from ...core.insight import LineupInsight, lineup_insight
 from ...core.predict import NamedModel
-from ..worker import QtTaskWorker, start_in_thread
+from ..worker import QtTaskWorker, start_in_thread, wait_for_thread
 
 CACHE_SIZE = 4  # lineups remembered: switching back and forth between two costs nothing
 
@@ -98,9 +97,4 @@ class InsightSource(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until a running computation has ended (closing the window must not destroy a running thread)."""
-        if self._job is None:
-            return True
-        thread = self._job[0]
-        if not shiboken6.isValid(thread) or not thread.isRunning():
-            return True
-        return thread.wait() if msecs < 0 else thread.wait(msecs)
+        return wait_for_thread(self._job[0] if self._job else None, msecs)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
@@ -25,7 +24,7 @@ from ...core.report import (
     what_changed_sentence,
 )
 from ..style import text_style
-from ..worker import QtTaskWorker, start_in_thread
+from ..worker import QtTaskWorker, start_in_thread, wait_for_thread
 
 COLUMNS = ("Network", "Parameters", "On disk", "1 image", "Per image in 256", "Test accuracy", "Drawn digits",
            "Agrees with teacher", "KL from teacher")
@@ -241,12 +240,7 @@ class ReportPanel(QWidget):
         For quitting: the app waits here so that no export is cut off half-way. The outcome signals still come
         later, through the event loop.
         """
-        if self._export is None:
-            return True
-        thread = self._export[0]
-        if not shiboken6.isValid(thread) or not thread.isRunning():
-            return True
-        return thread.wait() if msecs < 0 else thread.wait(msecs)
+        return wait_for_thread(self._export[0] if self._export else None, msecs)
 
     def _export_succeeded(self, result: tuple[Path, float]) -> None:
         written, diff = result
