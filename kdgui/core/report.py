@@ -176,10 +176,16 @@ def report_drawn_sets(test_x: torch.Tensor, test_y: torch.Tensor, n: int = DRAWN
 
 def measure_lineup(models: Sequence[NamedModel], test_set: tuple[torch.Tensor, torch.Tensor] | None = None,
                    repeats: int = DEFAULT_REPEATS, drawn_sets: DrawnSets | None = None,
-                   ) -> tuple[dict[str, ModelFigures], WhatChanged | None]:
+                   insight: LineupInsight | None = None) -> tuple[dict[str, ModelFigures], WhatChanged | None]:
     """Every network's row (size, latency; with a test set accuracy, confusion and fidelity; with drawn sets the
-    drawn-digit accuracy) and, with both students and a test set, what distillation changed."""
-    insight = lineup_insight({m.key: m.model for m in models}, *test_set) if test_set is not None else None
+    drawn-digit accuracy) and, with both students and a test set, what distillation changed.
+
+    ``insight``: these networks' answers on ``test_set`` when they were computed already (the app's background pass);
+    one for other roles or another test set is not used, and they are computed here.
+    """
+    if (insight is None or test_set is None or set(insight.roles) != {m.key for m in models}
+            or not torch.equal(insight.labels, test_set[1].long().cpu())):
+        insight = lineup_insight({m.key: m.model for m in models}, *test_set) if test_set is not None else None
     drawn = {m.key: drawn_accuracy(m.model, drawn_sets) for m in models} if drawn_sets else None
     rows = {m.key: measure(m.key, network_label(m.key, m.model, m.label), m.model, None, repeats) for m in models}
     return with_insight(rows, insight, drawn), insight.what_changed if insight is not None else None

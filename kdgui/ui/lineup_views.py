@@ -65,5 +65,6 @@ class LineupViews(QObject):
 
     def _insight_ready(self, insight) -> None:  # noqa: ANN001 - a LineupInsight or None
         self.soft_targets.set_teacher_test_logits(insight.logits.get("teacher") if insight is not None else None)
+        self.report.set_insight(insight)
         if self.insight is not None:
             self.insight.set_insight(insight, self.source.busy, self.source.problem)

@@ -152,3 +152,32 @@ def test_a_failed_plot_export_reaches_the_banner(qtbot, window, tmp_path, monkey
         panel._ask_export(panel.fidelity_item, ".png", "PNG")
     assert failed.args == [f"cannot write {target}: the disk is full"]
     assert window.banner.text.text() == failed.args[0] and window.banner.level == "error"
+
+
+def test_measure_uses_the_answers_the_views_computed_already(qtbot, window, synthetic_splits, monkeypatch):
+    """The background pass over the test set serves Compare too: Measure does not run the networks over it again."""
+    panel = window.report_panel
+    panel.repeats, panel.drawn_digits = 1, 0
+    x, y = synthetic_splits.test_x[:N_TEST], synthetic_splits.test_y[:N_TEST]
+    panel.set_test_set(x, y)
+    known = insight.lineup_insight({m.key: m.model for m in panel.models}, x, y)
+    panel.set_insight(known)
+    from kdgui.core import report as core_report
+
+    monkeypatch.setattr(core_report, "lineup_insight", lambda *a: pytest.fail("the test set was run again"))
+    with qtbot.waitSignal(panel.measured, timeout=60_000):
+        panel.measure_button.click()
+    assert panel.what_changed == known.what_changed
+    for role in ("student", "distilled"):
+        assert panel.rows[role].agreement == known.fidelity[role].agreement
+
+
+def test_answers_for_another_test_set_are_not_used(qtbot, window, synthetic_splits):
+    panel = window.report_panel
+    panel.repeats, panel.drawn_digits = 1, 0
+    x, y = synthetic_splits.test_x, synthetic_splits.test_y
+    panel.set_test_set(x[:N_TEST], y[:N_TEST])
+    panel.set_insight(insight.lineup_insight({m.key: m.model for m in panel.models}, x, y))  # all the digits
+    with qtbot.waitSignal(panel.measured, timeout=60_000):
+        panel.measure_button.click()
+    assert all(int(torch.tensor(row.confusion).sum()) == N_TEST for row in panel.rows.values())

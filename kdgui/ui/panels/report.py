@@ -18,7 +18,7 @@ from torch import nn
 
 from ...core.export import export_model, max_abs_difference
 from ...core.predict import NamedModel
-from ...core.insight import WhatChanged
+from ...core.insight import LineupInsight, WhatChanged
 from ...core.report import (
     DRAWN_DIGITS, ModelFigures, latency_method, latency_threads, measure_lineup, report_drawn_sets, summary_sentence,
     what_changed_sentence,
@@ -54,9 +54,10 @@ class _MeasureTask(QRunnable):
     """Times the networks off the GUI thread; only the signal crosses back."""
 
     def __init__(self, models: list[NamedModel], test_set, repeats: int, drawn_sets=None,  # noqa: ANN001
-                 drawn_digits: int = DRAWN_DIGITS) -> None:
+                 drawn_digits: int = DRAWN_DIGITS, insight: LineupInsight | None = None) -> None:
         super().__init__()
         self.models, self.test_set, self.repeats, self.drawn_digits = models, test_set, repeats, drawn_digits
+        self.insight = insight
         self.drawn_sets = drawn_sets  # made here the first time (seconds of thinning and drawing), then kept by the panel
         self.signals = _Signals()
 
@@ -64,7 +65,7 @@ class _MeasureTask(QRunnable):
         try:
             if self.drawn_sets is None and self.test_set is not None:
                 self.drawn_sets = report_drawn_sets(*self.test_set, self.drawn_digits)
-            self.signals.done.emit(measure_lineup(self.models, self.test_set, self.repeats, self.drawn_sets))
+            self.signals.done.emit(measure_lineup(self.models, self.test_set, self.repeats, self.drawn_sets, self.insight))
         except Exception as exc:  # noqa: BLE001 - any failure is shown to the user, the app stays usable
             self.signals.done.emit(f"{type(exc).__name__}: {exc}")
 
@@ -80,6 +81,7 @@ class ReportPanel(QWidget):
         super().__init__(parent)
         self.models: list[NamedModel] = []
         self.test_set = None
+        self.insight: LineupInsight | None = None
         self.rows: dict[str, ModelFigures] = {}
         self.what_changed: WhatChanged | None = None
         self._drawn_sets = None  # the drawn-digit set of the current test set, once a measurement has made it
@@ -148,6 +150,7 @@ class ReportPanel(QWidget):
             self.export_choice.addItem(m.label, m.key)
         self.rows = {}
         self.what_changed = None
+        self.insight = None  # the new networks' answers on the test set: from set_insight, or computed by Measure
         self.changed.setText("")
         self.table.setRowCount(0)
         self.sentence.setText("Press Measure to compare the teacher with the students." if models else
@@ -157,6 +160,11 @@ class ReportPanel(QWidget):
     def set_test_set(self, x, y) -> None:  # noqa: ANN001 - tensors or None
         self.test_set = (x, y) if x is not None and y is not None else None
         self._drawn_sets = None  # made again from the new test set at the next measurement
+        self.insight = None
+
+    def set_insight(self, insight: LineupInsight | None) -> None:
+        """The networks' answers on the test set, computed already for the other views: Measure need not redo them."""
+        self.insight = insight
 
     def _update_enabled(self) -> None:
         busy = self._task is not None
@@ -167,7 +175,8 @@ class ReportPanel(QWidget):
     def start_measuring(self) -> None:
         if not self.models or self._task is not None:
             return
-        self._task = _MeasureTask(self.models, self.test_set, self.repeats, self._drawn_sets, self.drawn_digits)
+        self._task = _MeasureTask(self.models, self.test_set, self.repeats, self._drawn_sets, self.drawn_digits,
+                                  self.insight)
         self._task.signals.done.connect(self._measured)
         self.status.setText("Measuring…")
         self._update_enabled()
