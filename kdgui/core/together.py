@@ -33,7 +33,7 @@ from .errors import ConfigError
 from .events import Cancelled, Finished, Progress
 from .losses import softmax_t
 from .runs import Run, RunStore
-from .sweep import StackedStudents, batched_distillation_loss
+from .stacked import StackedStudents, batched_distillation_loss
 from .threads import step_work, with_threads
 from .training import (
     CancelToken, _persist, cached_teacher_logits, job_data, job_teacher, make_adam, resolve_device, set_lr, signals_deferred,
@@ -41,7 +41,6 @@ from .training import (
 )
 
 MAX_TOGETHER = 64
-_EVAL_ELEMENTS = 8_000_000  # hidden activations per evaluation chunk, as in the sweep
 
 
 @dataclass(frozen=True)
@@ -96,19 +95,6 @@ def check_together(jobs: Sequence[Job]) -> None:
         if job.distill.transfer != "train":
             raise ConfigError("students trained together learn from the training images (transfer set 'train')")
 
-
-@torch.no_grad()
-def stacked_evaluate(students: StackedStudents, x: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Each student's mean cross-entropy and accuracy on ``x, y``."""
-    chunk = max(1, min(len(x), _EVAL_ELEMENTS // (students.count * max(students.spec.hidden))))
-    loss = torch.zeros(students.count, dtype=torch.float64, device=x.device)
-    correct = torch.zeros(students.count, dtype=torch.long, device=x.device)
-    for i in range(0, len(x), chunk):
-        logits, labels = students(x[i : i + chunk]), y[i : i + chunk]  # [K, C, b], [b]
-        loss += F.cross_entropy(logits, labels.expand(students.count, -1), reduction="none").sum(1).double()
-        correct += (logits.argmax(1) == labels).sum(1)
-    n = max(1, len(x))
-    return (loss / n).tolist(), (correct.double() / n).tolist()
 
 
 def _together_threads(jobs: Sequence[Job], store: RunStore, *args: Any, **kwargs: Any) -> tuple[int, torch.device]:
@@ -189,9 +175,9 @@ def train_together(
 
     def evaluation(epoch_end: bool) -> GroupEvaluation:
         nonlocal window, window_n
-        val_loss, val_acc = stacked_evaluate(students, data.val_x, data.val_y)
-        test_loss, test_acc = stacked_evaluate(students, data.test_x, data.test_y)
-        train_acc = stacked_evaluate(students, x, y)[1] if epoch_end else None
+        val_loss, val_acc = students.evaluate(data.val_x, data.val_y)
+        test_loss, test_acc = students.evaluate(data.test_x, data.test_y)
+        train_acc = students.evaluate(x, y)[1] if epoch_end else None
         train_loss = (window / window_n).tolist() if window_n else [None] * count
         for k in range(count):
             pending[k].append({

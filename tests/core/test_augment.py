@@ -14,7 +14,7 @@ from kdgui.core import together, training
 from kdgui.core.config import AugmentConfig, DistillConfig, Job, NetSpec, TrainConfig
 from kdgui.core.errors import ConfigError
 from kdgui.core.runs import Run
-from kdgui.core.sweep import StackedStudents
+from kdgui.core.stacked import StackedStudents
 from kdgui.core.training import execute, run_to_end
 
 STRONG = AugmentConfig("affine+elastic", shift=3.0, rotate=20.0, scale=0.2, shear=15.0, elastic_alpha=34.0, elastic_sigma=4.0)
