@@ -4,7 +4,7 @@ Several 784-...-10 MLP students (students from labels and distilled students, an
 batches: one shuffled order, one augmentation of each batch and one teacher forward pass on it, shared by
 all. That is what makes a fair comparison cheap: the label-trained students and the distilled students learn
 from the very same augmented images under the same schedule, and the teacher (a CNN costs far more than the
-students) answers once per batch, not once per student. The students are the sweep's ``StackedStudents``
+students) answers once per batch, not once per student. The students are ``kdgui.core.stacked.StackedStudents``
 (stacked weights, batched matmuls); one Adam (or AdamW) over the stacked tensors is one independent optimiser
 per student, because both are elementwise.
 

@@ -26,7 +26,8 @@ from ...core.training import CancelToken
 from ..jobs import JobRunner
 from .results_table import ResultsPage
 from .study_page import StudyPage
-from .sweep_page import ExperimentPage, SweepPage
+from .experiment_page import ExperimentPage
+from .sweep_page import SweepPage
 
 KINDS = ("sweep", "study")  # the runner's job kinds this panel starts
 TAB_KEYS = ("sweep", "study", "results")  # the sub-tabs, in order, as remembered across restarts

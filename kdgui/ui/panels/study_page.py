@@ -19,7 +19,7 @@ from ...core.studies import DEFAULT_CLASSES, PARAGRAPH, STUDIES, StudyCancelled,
 from ..style import plot_colours, theme_plot
 from ..widgets.number_field import NumberField
 from .results_table import fmt_acc
-from .sweep_page import (
+from .experiment_page import (
     LOSS_TIP, TEST_COLOUR, ExperimentPage, check_fields, fit_table_height, loss_combo, restore_choice, restore_number,
     restore_text, training_images_field,
 )

@@ -1,74 +1,38 @@
 """The Experiments tab's Sweep page: its form, the live accuracy-vs-T plot (a heatmap for an alpha x T grid), the table.
 
-``ExperimentPage``, the layout the Sweep and Studies pages share (a controls column beside the results),
-lives here too. Pages only build, check and show: running the job is the ExperimentsPanel's work.
+Pages only build, check and show: running the job is the ExperimentsPanel's work.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-    QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QFormLayout, QHeaderView, QLabel, QLineEdit, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from ...core.config import LOSS_TITLES, SEED_DISTILL_TRAIN, DistillConfig, NetSpec
 from ...core.errors import ConfigError
-from ...core.events import Progress
 from ...core.sweep import (
     DEFAULT_TEMPERATURES, Reference, SweepCancelled, SweepConfig, SweepEvaluation, SweepFinished, SweepStarted,
     TemperaturePoint, grid_of, grid_verdict, is_grid, saved_results,
 )
 from ...core.verdicts import sweep_verdict
 from ..style import plot_colours, theme_plot
-from ..widgets.number_field import NumberField, format_number
-from ..widgets.plot_export import FORMATS, export_plot
-from ..widgets.problem_label import ProblemLabel
+from ..widgets.number_field import NumberField
+from .experiment_page import (
+    TEST_COLOUR, VAL_COLOUR, ExperimentPage, check_fields, loss_combo, restore_choice, restore_number, restore_text,
+    training_images_field,
+)
 
 # The seed's 14 epochs: nine students over all of MNIST take 15 s with 2 threads, 25 s with 1, on an idle 2-core CPU.
 DEFAULT_SWEEP_EPOCHS = SEED_DISTILL_TRAIN.epochs
-VAL_COLOUR, TEST_COLOUR = "#1f77b4", "#d62728"
 REF_COLOURS = {"teacher": "#2ca02c", "student": "#7f7f7f"}
-LOSS_TIP = ("Hinton: α·T²·KL(teacher ‖ student) + (1−α)·cross-entropy on labels. Soft-target MSE: the seed's squared "
-            "error between softened outputs. For the leave-out and only-classes studies use Hinton's loss at T=20: with "
-            "soft-target MSE at T=4 a 784-50-10 student barely learns a digit it never sees, while Hinton's loss at T=20 "
-            "recovers far more of it.")
-TRAINING_IMAGES_TIP = "Use only the first N training images; 0 or 'all': every one of them"
-MAX_FORM_TEXT = 200  # a remembered text field longer than this is not put back (no form needs that much)
-
-
-def loss_combo() -> QComboBox:
-    """The losses by their titles; ``currentData()`` is the loss's name."""
-    combo = QComboBox()
-    for name, title in LOSS_TITLES.items():
-        combo.addItem(title, name)
-    combo.setToolTip(LOSS_TIP)
-    return combo
-
-
-def training_images_field() -> NumberField:
-    """How many training images: 0, shown as 'all', means every one."""
-    return NumberField("training images", integer=True, low=0, high=10_000_000, value=0, special_text="all",
-                       hint=TRAINING_IMAGES_TIP)
-
-
-def fit_table_height(table: QTableWidget) -> None:
-    """Make a table exactly as tall as its rows, so nothing hides behind a scroll bar or a splitter.
-
-    With rows that fit their contents (``QHeaderView.ResizeMode.ResizeToContents``), connect the vertical
-    header's ``sectionResized`` here too, so wrapped rows that grow when the table narrows stay in view.
-    """
-    header = table.horizontalHeader()  # laid out at its size hint; isVisible() is False on a page not yet shown
-    height = 0 if header.isHidden() else header.sizeHint().height()
-    height += table.verticalHeader().length() + 2 * table.frameWidth()
-    table.setFixedHeight(height)
 
 
 def parse_temperatures(text: str) -> tuple[float, ...]:
@@ -86,45 +50,6 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
             raise ConfigError(f"temperatures must be positive numbers, got {p.strip()}")
         values.append(value)
     return tuple(values)
-
-
-def restore_text(edit: QLineEdit, text: Any, check: Callable[[str], object]) -> bool:
-    """Put remembered ``text`` in ``edit`` if ``check`` accepts it (a ConfigError or ValueError refuses it); else keep its own."""
-    if not isinstance(text, str) or len(text) > MAX_FORM_TEXT:
-        return False
-    try:
-        check(text)
-    except (ConfigError, ValueError):
-        return False
-    edit.setText(text)
-    return True
-
-
-def restore_number(field: NumberField, value: Any) -> bool:
-    """Put a remembered value back in ``field``: its text (e.g. 'all'), or a number; a value it refuses keeps its own."""
-    if isinstance(value, str):
-        text = value if len(value) <= MAX_FORM_TEXT else None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-            and (not field.integer or value == int(value)):
-        text = format_number(value, field.integer)
-    else:
-        text = None
-    if text is None:
-        return False
-    old = field.text()
-    field.setText(text)
-    if field.isValid():
-        return True
-    field.setText(old)
-    return False
-
-
-def restore_choice(combo: QComboBox, data: Any) -> bool:
-    """Choose the item whose data is ``data``; anything else keeps the current choice."""
-    index = combo.findData(data) if isinstance(data, str) else -1
-    if index >= 0:
-        combo.setCurrentIndex(index)
-    return index >= 0
 
 
 def parse_alphas(text: str) -> tuple[float, ...]:
@@ -154,13 +79,6 @@ def check_temperatures(text: str) -> tuple[float, ...]:
     return temperatures
 
 
-def check_fields(fields: tuple[NumberField, ...]) -> None:
-    """A ConfigError naming the first field whose text is refused."""
-    for field in fields:
-        if not field.isValid():
-            raise ConfigError(field.problem() or f"{field.name} is not acceptable")
-
-
 def reference_text(ref: Reference) -> str:
     """'student from labels (…): test 97.18% (not like for like)': a reference line's label.
 
@@ -176,84 +94,6 @@ def as_percent(values: np.ndarray) -> np.ndarray:
 
 def _ticks() -> list[list[tuple[float, str]]]:
     return [[(math.log10(t), f"{t:g}") for t in (1, 2, 3, 5, 7.5, 10, 15, 20)]]
-
-
-class ExperimentPage(QWidget):
-    """A page of the Experiments tab: a form with its job controls on the left, the results taking the rest.
-
-    The controls under the form: ``teacher_label`` (which teacher is used), ``problem`` (why Run is off),
-    ``run_button``, ``stop_button`` and a ``status`` line. ``changed`` says an input changed (the panel
-    re-checks what Run would start); ``exported`` gives the path of a saved plot.
-    """
-
-    kind = ""  # the runner's job kind this page starts: "sweep" or "study"
-    changed = Signal()
-    exported = Signal(str)
-
-    def _lay_out(self, form: QFormLayout, run_text: str, results: QWidget) -> None:
-        self.teacher_label = QLabel()
-        self.teacher_label.setWordWrap(True)
-        self.problem = ProblemLabel()
-        self.run_button = QPushButton(run_text)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        column = QWidget()
-        layout = QVBoxLayout(column)
-        layout.addLayout(form)
-        layout.addWidget(self.teacher_label)
-        layout.addWidget(self.problem)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(column)
-        splitter.addWidget(results)
-        splitter.setSizes([300, 800])
-        splitter.setStretchFactor(1, 1)
-        QVBoxLayout(self).addWidget(splitter)
-
-    def _watch(self, *widgets: QWidget) -> None:
-        """Emit ``changed`` whenever one of these inputs changes."""
-        for widget in widgets:
-            if isinstance(widget, NumberField):
-                widget.valueChanged.connect(lambda _: self.changed.emit())
-            elif isinstance(widget, QLineEdit):
-                widget.textChanged.connect(lambda _: self.changed.emit())
-            elif isinstance(widget, QComboBox):
-                widget.currentIndexChanged.connect(lambda _: self.changed.emit())
-
-    def show_event(self, event: Any) -> None:
-        """One non-Progress event of this page's running job."""
-
-    def show_progress(self, progress: Progress) -> None:
-        self.status.setText(f"{self.kind}: epoch {progress.epoch}/{progress.epochs}, step {progress.step}/{progress.total_steps}, "
-                            f"loss {progress.loss:.4f}, {progress.elapsed:.0f} s")
-
-    def show_failure(self, message: str) -> None:
-        self.status.setText(f"The {self.kind} failed: {message}")
-        self.problem.show_problems([message])
-
-    def add_export_menu(self, plot: pg.PlotItem, name: str) -> None:
-        menu = plot.getViewBox().menu
-        menu.addSeparator()
-        for suffix in (".png", ".svg", ".csv"):
-            menu.addAction(f"Export {suffix[1:].upper()}…", lambda p=plot, s=suffix: self._ask_export_plot(p, s, name))
-
-    def _ask_export_plot(self, plot: pg.PlotItem, suffix: str, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export the {name} plot", str(Path.home() / f"kdgui-{name}{suffix}"),
-                                              FORMATS[suffix])
-        if path:
-            try:
-                export_plot(plot, path)
-            except (OSError, ValueError) as exc:
-                self.status.setText(f"Could not export: {exc}")
-                return
-            self.exported.emit(path)
 
 
 class SweepPage(ExperimentPage):
