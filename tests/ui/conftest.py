@@ -1,11 +1,12 @@
 """Fixtures for the UI tests: offscreen Qt, settings and runs in tmp folders, small synthetic data, quick windows."""
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QEvent, QSettings  # noqa: E402
 
 from kdgui.core.data import Splits  # noqa: E402
 from kdgui.core.runs import RunStore  # noqa: E402
@@ -15,7 +16,15 @@ from ui_helpers import configure_quick, make_synthetic_splits  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch, qapp):
-    """Every test gets its own settings file, runs folder and (empty) data folder."""
+    """Every test gets its own settings file, runs folder and (empty) data folder.
+
+    It also starts with the previous tests' windows gone. pytest-qt closes them with deleteLater, so without this
+    they would be destroyed in this test's first event loop, while its training worker runs. CI hung that way once
+    (test_keyboard): the main thread, holding the GIL, was destroying an old window's menu and waited for a Qt
+    mutex, while the worker thread waited for the GIL.
+    """
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()  # wrappers in reference cycles (pyqtgraph's) go now too, not at a random later moment
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     qapp.setOrganizationName("kdgui-tests")
